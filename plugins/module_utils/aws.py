@@ -1,0 +1,403 @@
+# -*- coding: utf-8 -*-
+# Copyright: HoneyHive
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers shared by the honeyhive.platform AWS modules.
+
+* retrying clients: every call made with ``aws_retry=True`` goes through
+  ``AWSRetry.jittered_backoff`` and retries throttling and 5xx answers;
+* deterministic client / idempotency tokens derived from a resource name;
+* tag dict <-> list conversion, tag diffs and EC2 tag filters;
+* polling with a timeout (``wait_for``) and safe creation of resources whose
+  create call has no idempotency token (``create_or_recover``);
+* small validation and formatting helpers so every module words its errors
+  the same way.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import functools
+import hashlib
+import random
+import re
+import time
+
+try:
+    import botocore
+    import botocore.exceptions
+    import botocore.parsers
+    from botocore.config import Config
+except ImportError:  # handled by AnsibleAWSModule
+    botocore = None
+    Config = None
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+# Error codes retried on top of the ones AWSRetry already knows (throttling
+# spellings of the different services, and the bare HTTP status botocore
+# reports when a 5xx answer has no parsable body).
+RETRY_EXTRA_CODES = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "EC2ThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "ServiceFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServiceError",
+    "InternalServiceErrorException",
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "ResponseParserError",
+    "ConnectionError",
+    "500",
+    "502",
+    "503",
+    "504",
+]
+
+RETRY_DEFAULTS = dict(retries=8, delay=1, backoff=2, max_delay=20)
+
+TOKEN_ALPHABET_RE = re.compile(r"^[0-9a-f]+$")
+
+
+def _transport_errors():
+    if botocore is None:
+        return ()
+    return (
+        botocore.parsers.ResponseParserError,
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectionClosedError,
+        botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ConnectTimeoutError,
+    )
+
+
+def _as_client_error(func):
+    """Turn errors AWSRetry cannot see into retryable ``ClientError``s.
+
+    A 5xx answer whose body is not the service's XML/JSON (a proxy or load
+    balancer page) makes botocore raise ``ResponseParserError``, and dropped
+    connections raise connection errors once botocore's own retries are
+    spent. ``AWSRetry`` only looks at ``ClientError`` codes, so these are
+    re-raised as ``ClientError`` with the code ``ResponseParserError`` or
+    ``ConnectionError`` (both in ``RETRY_EXTRA_CODES``).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except _transport_errors() as exc:
+            code = "ResponseParserError" if isinstance(exc, botocore.parsers.ResponseParserError) else "ConnectionError"
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": code, "Message": str(exc)}, "ResponseMetadata": {}},
+                getattr(func, "__name__", "request"),
+            ) from exc
+
+    return wrapper
+
+
+def retry_decorator(extra_codes=None, **overrides):
+    """``AWSRetry.jittered_backoff`` with our defaults and extra error codes.
+
+    Retries throttling, 5xx answers (with or without a parsable body) and
+    dropped connections.
+    """
+    settings = dict(RETRY_DEFAULTS)
+    settings.update(overrides)
+    codes = list(RETRY_EXTRA_CODES)
+    if extra_codes:
+        codes.extend(extra_codes)
+    backoff = AWSRetry.jittered_backoff(catch_extra_error_codes=codes, **settings)
+
+    def decorator(func):
+        return backoff(_as_client_error(func))
+
+    return decorator
+
+
+def retrying_client(module, service, extra_codes=None, **extra_params):
+    """A client whose calls retry with ``aws_retry=True`` (use it on every call)."""
+    return module.client(service, retry_decorator=retry_decorator(extra_codes=extra_codes), **extra_params)
+
+
+def single_attempt_client(module, service):
+    """A client on which botocore itself never retries.
+
+    Used only for create calls that have no idempotency token (for example
+    ``AllocateAddress``): a blind retry after an answer that was lost could
+    create a second resource, so ``create_or_recover`` looks the resource up
+    before it tries again.
+    """
+    return module.client(service, config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def error_code(exc):
+    """The AWS error code of a botocore exception, or None."""
+    response = getattr(exc, "response", None) or {}
+    return (response.get("Error") or {}).get("Code")
+
+
+def is_retryable_error(exc, extra_codes=None):
+    """True when ``exc`` is throttling, a 5xx or a dropped connection."""
+    if isinstance(exc, _transport_errors()):
+        return True
+    code = error_code(exc)
+    if code is None:
+        return False
+    status = (getattr(exc, "response", None) or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if isinstance(status, int) and status >= 500:
+        return True
+    if AWSRetry.found(code, RETRY_EXTRA_CODES + list(extra_codes or [])):
+        return True
+    return False
+
+
+def create_or_recover(create, recover, attempts=6, delay=1.0, max_delay=15.0, sleep=None):
+    """Run a create call that has no idempotency token, without duplicates.
+
+    ``create()`` is tried once per attempt. When it fails with a retryable
+    error the request may still have been applied, so ``recover()`` (a lookup
+    by the resource's tags) runs before the next attempt; whatever it finds is
+    returned instead of creating again. Returns ``(result, created)``.
+    """
+    sleep = sleep or time.sleep
+    last = None
+    for attempt in range(attempts):
+        if attempt:
+            sleep(random.uniform(0, min(max_delay, delay * (2 ** attempt))))
+            found = recover()
+            if found:
+                return found, False
+        try:
+            return create(), True
+        except Exception as exc:  # pylint: disable=broad-except
+            if not is_retryable_error(exc):
+                raise
+            last = exc
+    raise last
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def client_token(*parts, **kwargs):
+    """Deterministic token for ``ClientToken`` / ``IdempotencyToken``.
+
+    The same parts always give the same token, so a retried or re-run create
+    call is recognised by AWS as the same request. ``length`` (default 64, the
+    EC2 limit) trims the hex digest; ACM's IdempotencyToken allows 32.
+    """
+    length = kwargs.pop("length", 64)
+    prefix = kwargs.pop("prefix", "hh")
+    if kwargs:
+        raise TypeError("unexpected arguments: %s" % ", ".join(sorted(kwargs)))
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return (prefix + digest)[:length]
+
+
+# ------------------------------------------------------------------ tags
+
+
+def tags_to_dict(tag_list, key_name=None, value_name=None):
+    """``[{'Key': k, 'Value': v}]`` (any key spelling) -> ``{k: v}``."""
+    if not tag_list:
+        return {}
+    return boto3_tag_list_to_ansible_dict(tag_list, key_name, value_name)
+
+
+def tags_to_list(tags, key_name="Key", value_name="Value"):
+    """``{k: v}`` -> ``[{'Key': k, 'Value': v}]`` sorted by key."""
+    if not tags:
+        return []
+    return sorted(ansible_dict_to_boto3_tag_list(tags, key_name, value_name), key=lambda t: t[key_name])
+
+
+def tag_diff(current, desired, purge=True):
+    """What to set and unset to go from ``current`` to ``desired`` tags.
+
+    ``desired=None`` means tags are not managed: nothing to do. Reserved
+    ``aws:`` keys are never purged. Returns ``(to_set: dict, to_unset: list)``.
+    """
+    if desired is None:
+        return {}, []
+    to_set, to_unset = compare_aws_tags(current or {}, stringify_tags(desired), purge_tags=purge)
+    return to_set, sorted(to_unset)
+
+
+def desired_tags(current, desired, purge=True):
+    """The tag dict a resource ends up with after ``tag_diff`` is applied."""
+    to_set, to_unset = tag_diff(current, desired, purge)
+    result = dict(current or {})
+    for key in to_unset:
+        result.pop(key, None)
+    result.update(to_set)
+    return result
+
+
+def stringify_tags(tags):
+    """Tag values as AWS stores them (strings)."""
+    if not tags:
+        return {}
+    return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+
+
+def ec2_tag_filters(tags):
+    """EC2 ``Filters`` entries matching every tag in ``tags``."""
+    return [{"Name": "tag:%s" % key, "Values": [value]} for key, value in sorted(stringify_tags(tags).items())]
+
+
+def ec2_tag_specifications(resource_type, tags):
+    """``TagSpecifications`` for a create call (None when there are no tags)."""
+    tag_list = tags_to_list(stringify_tags(tags))
+    if not tag_list:
+        return None
+    return [{"ResourceType": resource_type, "Tags": tag_list}]
+
+
+def ensure_ec2_tags(client, resource_id, current, desired, purge=True):
+    """Bring the EC2 tags of ``resource_id`` to ``desired``. Returns changed.
+
+    Works from the tags the describe call already returned, so it costs no
+    extra API call when nothing has to change.
+    """
+    to_set, to_unset = tag_diff(current, desired, purge)
+    if to_unset:
+        client.delete_tags(Resources=[resource_id], Tags=[{"Key": k} for k in to_unset], aws_retry=True)
+    if to_set:
+        client.create_tags(Resources=[resource_id], Tags=tags_to_list(to_set), aws_retry=True)
+    return bool(to_set or to_unset)
+
+
+# --------------------------------------------------------------- waiting
+
+
+def wait_for(fetch, done, timeout, delay=5, failed=None, sleep=None, clock=None):
+    """Poll ``fetch()`` until ``done(result)`` is true.
+
+    ``failed(result)`` may return a message to stop early (terminal failure
+    states). Returns ``(result, None)`` on success or ``(last_result, reason)``
+    where reason is ``'timeout'`` or the failure message; callers turn it into
+    a ``fail_json`` naming what they waited for.
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + max(0, timeout)
+    while True:
+        result = fetch()
+        if failed is not None:
+            message = failed(result)
+            if message:
+                return result, message
+        if done(result):
+            return result, None
+        remaining = deadline - clock()
+        if remaining <= 0:
+            return result, "timeout"
+        sleep(min(delay, remaining))
+
+
+# ----------------------------------------------------- validation / output
+
+
+def invalid_value(option, value, allowed):
+    """The standard wording for a rejected option value."""
+    return "Invalid value for option '%s': %r. %s" % (option, value, allowed)
+
+
+def check_range(module, option, minimum=None, maximum=None):
+    """Fail (before any API call) when an int option is outside its range."""
+    value = module.params.get(option)
+    if value is None:
+        return
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if maximum is None:
+            allowed = "Allowed: an integer of at least %d." % minimum
+        elif minimum is None:
+            allowed = "Allowed: an integer of at most %d." % maximum
+        else:
+            allowed = "Allowed: an integer from %d to %d." % (minimum, maximum)
+        module.fail_json(msg=invalid_value(option, value, allowed))
+
+
+def check_pattern(module, option, pattern, allowed):
+    """Fail (before any API call) when a str option does not match ``pattern``."""
+    value = module.params.get(option)
+    if value is None:
+        return
+    if not re.match(pattern, value):
+        module.fail_json(msg=invalid_value(option, value, allowed))
+
+
+def check_tags(module, option="tags"):
+    """Tags must be a flat mapping of non-empty keys (max 128) to values (max 256)."""
+    tags = module.params.get(option)
+    if not tags:
+        return
+    for key, value in tags.items():
+        key = str(key)
+        if not key or len(key) > 128:
+            module.fail_json(msg=invalid_value(option, key, "Allowed: tag keys of 1 to 128 characters."))
+        if key.lower().startswith("aws:"):
+            module.fail_json(msg=invalid_value(option, key, "Allowed: tag keys that do not start with 'aws:' (reserved by AWS)."))
+        if isinstance(value, (dict, list)):
+            module.fail_json(
+                msg=invalid_value(option, {key: value}, "Allowed: string values (tags are a flat key/value mapping).")
+            )
+        if value is not None and len(str(value)) > 256:
+            module.fail_json(msg=invalid_value(option, key, "Allowed: tag values of at most 256 characters."))
+
+
+def iso8601(value):
+    """A datetime (or ISO 8601 string) as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime.datetime):
+        value = parse_iso8601(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso8601(text):
+    """Parse an ISO 8601 timestamp; naive values are taken as UTC. Raises ValueError."""
+    if isinstance(text, datetime.datetime):
+        value = text
+    else:
+        text = str(text).strip()
+        if text.endswith("Z") or text.endswith("z"):
+            text = text[:-1] + "+00:00"
+        value = datetime.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def scrub_none(params):
+    """A copy of ``params`` without the keys whose value is None."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def diff(before, after):
+    """A ``diff`` result entry (``before``/``after``) for ``--diff`` runs."""
+    return {"before": before if before is not None else {}, "after": after if after is not None else {}}
