@@ -1,0 +1,236 @@
+"""Unit tests for plugins/module_utils/eks.py.
+
+The token tests check the presigned URL independently of botocore: the SigV4
+signature is recomputed by hand from the URL, the secret key and the
+``x-k8s-aws-id`` header, so the header is proven to be signed. (The moto server
+cannot answer the token's request itself: it routes a GET without an
+Authorization header and without a body to S3.)"""
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import time
+import urllib.parse
+
+import boto3
+import botocore.auth
+import botocore.exceptions
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.honeyhive.platform.plugins.module_utils import eks
+
+FIXED = datetime.datetime(2025, 1, 2, 3, 4, 5)
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.params = dict(wait_timeout=30)
+        self.params.update(params)
+        self.check_mode = check_mode
+
+    def fail_json(self, **kwargs):
+        raise RuntimeError(kwargs["msg"])
+
+    def fail_json_aws(self, exc, msg):
+        raise RuntimeError("%s: %s" % (msg, exc))
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+
+
+@pytest.fixture
+def sts(aws_env):
+    return boto3.client("sts", region_name="us-west-2")
+
+
+# ------------------------------------------------------------------ token
+
+
+def _sign(key, msg):
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def expected_signature(url, headers, secret):
+    """SigV4 query signature of a GET ``url`` computed from first principles."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    params = [(k, v) for k, v in query if k != "X-Amz-Signature"]
+    canonical_query = "&".join(
+        "%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~")) for k, v in sorted(params)
+    )
+    values = dict(query)
+    signed = values["X-Amz-SignedHeaders"].split(";")
+    all_headers = dict(headers, host=parts.netloc)
+    canonical_headers = "".join("%s:%s\n" % (h, all_headers[h].strip()) for h in signed)
+    canonical_request = "\n".join([
+        "GET", parts.path or "/", canonical_query, canonical_headers, ";".join(signed), hashlib.sha256(b"").hexdigest(),
+    ])
+    amz_date = values["X-Amz-Date"]
+    scope = values["X-Amz-Credential"].split("/", 1)[1]
+    date, region, service, _terminator = scope.split("/")
+    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
+    key = _sign(("AWS4" + secret).encode(), date)
+    for part in (region, service, "aws4_request"):
+        key = _sign(key, part)
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def test_token_is_the_presigned_get_caller_identity_url(sts, monkeypatch):
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: FIXED)
+    token, expiration = eks.get_token(sts, "honeyhive-prod-usw2", now=FIXED.replace(tzinfo=datetime.timezone.utc))
+    assert token.startswith("k8s-aws-v1.")
+    body = token[len("k8s-aws-v1."):]
+    assert "=" not in body and "+" not in body and "/" not in body  # base64url, no padding
+    url = eks.token_url(token)
+    assert url == base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+
+    parts = urllib.parse.urlsplit(url)
+    assert parts.scheme == "https"
+    assert parts.netloc == "sts.us-west-2.amazonaws.com"
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    assert query["Action"] == "GetCallerIdentity"
+    assert query["Version"] == "2011-06-15"
+    assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    assert query["X-Amz-Expires"] == "60"
+    assert query["X-Amz-Date"] == "20250102T030405Z"
+    assert query["X-Amz-Credential"] == "testing/20250102/us-west-2/sts/aws4_request"
+    assert query["X-Amz-SignedHeaders"].split(";") == ["host", "x-k8s-aws-id"]
+    # the signature covers the header with the cluster name, and only that name
+    assert query["X-Amz-Signature"] == expected_signature(url, {"x-k8s-aws-id": "honeyhive-prod-usw2"}, "testing")
+    assert query["X-Amz-Signature"] != expected_signature(url, {"x-k8s-aws-id": "another-cluster"}, "testing")
+    # the CLI reports 14 minutes
+    assert expiration == "2025-01-02T03:18:05Z"
+
+
+def test_token_handlers_do_not_leak_into_other_calls(sts):
+    eks.get_token(sts, "a")
+    # without the handlers, x-k8s-aws-id is an unknown parameter again
+    with pytest.raises(botocore.exceptions.ParamValidationError):
+        sts.get_caller_identity(**{"x-k8s-aws-id": "a"})
+
+
+def test_token_url_rejects_other_text():
+    with pytest.raises(ValueError):
+        eks.token_url("Bearer abc")
+
+
+# ------------------------------------------------------------- kubeconfig
+
+
+def test_build_kubeconfig_and_strip_tokens():
+    config = eks.build_kubeconfig("hh", "https://example.eks.amazonaws.com", "Q0E=", token="k8s-aws-v1.abc")
+    assert config["apiVersion"] == "v1" and config["kind"] == "Config"
+    assert config["clusters"] == [{"name": "hh", "cluster": {"server": "https://example.eks.amazonaws.com",
+                                                             "certificate-authority-data": "Q0E="}}]
+    assert config["users"] == [{"name": "hh", "user": {"token": "k8s-aws-v1.abc"}}]
+    assert config["contexts"] == [{"name": "hh", "context": {"cluster": "hh", "user": "hh"}}]
+    assert config["current-context"] == "hh"
+    plain = eks.without_tokens(config)
+    assert plain["users"] == [{"name": "hh", "user": {}}]
+    assert config["users"][0]["user"]["token"] == "k8s-aws-v1.abc"  # the original is untouched
+    assert plain == eks.build_kubeconfig("hh", "https://example.eks.amazonaws.com", "Q0E=")
+    assert eks.without_tokens("not a dict") == "not a dict"
+
+
+# --------------------------------------------------------------- versions
+
+
+@pytest.mark.parametrize("text, parsed", [("1.33", (1, 33)), ("1.9", None), ("1.3", None), ("1.33.0", None), ("2.0", None), (None, None)])
+def test_parse_version(text, parsed):
+    assert eks.parse_version(text) == parsed
+
+
+def test_version_steps():
+    assert eks.version_step_error("c", "1.32", "1.33") is None
+    assert eks.version_step_error("c", "1.33", "1.33") is None
+    skip = eks.version_step_error("c", "1.31", "1.33")
+    assert "1.31 -> 1.33 is not allowed" in skip and "next allowed version is 1.32" in skip
+    assert "cannot downgrade" in eks.version_step_error("c", "1.33", "1.32")
+    assert eks.version_step_error("c", "1.99", "1.100") is None  # unknown forms are left to EKS
+
+
+def test_check_version_message():
+    with pytest.raises(RuntimeError) as err:
+        eks.check_version(FakeModule(version="1.3"))
+    assert "Invalid value for option 'version': '1.3'" in str(err.value)
+    assert "quote it in YAML" in str(err.value)
+
+
+# ----------------------------------------------------------------- tokens
+
+
+def test_request_token_is_deterministic_and_ignores_the_token_field():
+    a = eks.request_token("UpdateClusterConfig", "hh", {"logging": {"x": 1}}, {"before": 1})
+    assert a == eks.request_token("UpdateClusterConfig", "hh", {"logging": {"x": 1}, "clientRequestToken": "zzz"}, {"before": 1})
+    assert a != eks.request_token("UpdateClusterConfig", "hh", {"logging": {"x": 2}}, {"before": 1})
+    assert a != eks.request_token("UpdateClusterConfig", "hh", {"logging": {"x": 1}}, {"before": 2})
+    assert a != eks.request_token("UpdateClusterConfig", "other", {"logging": {"x": 1}}, {"before": 1})
+    assert len(a) == 64
+
+
+# --------------------------------------------------------- waits and tags
+
+
+def _update(status, errors=None):
+    return {"update": {"id": "u-1", "status": status, "type": "VersionUpdate", "errors": errors or []}}
+
+
+def test_wait_update_polls_until_successful(aws_env, no_sleep):
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+    from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
+
+    raw = boto3.client("eks", region_name="us-west-2")
+    stubber = Stubber(raw)
+    stubber.add_response("describe_update", _update("InProgress"), {"name": "c", "updateId": "u-1"})
+    stubber.add_client_error("describe_update", "ServerException", http_status_code=500)
+    stubber.add_response("describe_update", _update("Successful"), {"name": "c", "updateId": "u-1"})
+    stubber.activate()
+    client = RetryingBotoClientWrapper(raw, retry_decorator(extra_codes=eks.EKS_RETRY_CODES))
+    final = eks.wait_update(FakeModule(), client, _update("InProgress")["update"], "cluster c", "c")
+    assert final["status"] == "Successful"
+    stubber.assert_no_pending_responses()
+    # no update id: nothing to wait on here
+    assert eks.wait_update(FakeModule(), client, {}, "cluster c", "c") is None
+    # an answer that is already final costs no call
+    assert eks.wait_update(FakeModule(), client, _update("Successful")["update"], "cluster c", "c")["status"] == "Successful"
+
+
+def test_wait_update_failure_names_the_errors(aws_env, no_sleep):
+    raw = boto3.client("eks", region_name="us-west-2")
+    failed = _update("Failed", [{"errorCode": "AccessDenied", "errorMessage": "no", "resourceIds": []}])["update"]
+    with pytest.raises(RuntimeError) as err:
+        eks.wait_update(FakeModule(), raw, failed, "cluster c", "c")
+    assert "ended Failed: AccessDenied: no" in str(err.value)
+
+
+def test_wait_status_timeout_names_the_option(no_sleep):
+    with pytest.raises(RuntimeError) as err:
+        eks.wait_status(FakeModule(wait_timeout=0), lambda: {"status": "CREATING"}, "cluster c to be ACTIVE",
+                        lambda c: c["status"] == "ACTIVE")
+    assert "option 'wait_timeout'" in str(err.value)
+    assert "last status CREATING" in str(err.value)
+
+
+def test_ensure_tags(aws_env):
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+    from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
+
+    raw = boto3.client("eks", region_name="us-west-2")
+    client = RetryingBotoClientWrapper(raw, retry_decorator())
+    stubber = Stubber(raw)
+    stubber.add_response("untag_resource", {}, {"resourceArn": "arn", "tagKeys": ["Old"]})
+    stubber.add_response("tag_resource", {}, {"resourceArn": "arn", "tags": {"New": "1"}})
+    stubber.activate()
+    changed, tags = eks.ensure_tags(FakeModule(), client, "arn", {"Old": "x", "Keep": "k"}, {"Keep": "k", "New": 1}, True, "thing")
+    assert changed is True and tags == {"Keep": "k", "New": "1"}
+    stubber.assert_no_pending_responses()
+    # nothing to do, no call; check mode, no call; tags not managed, no call
+    assert eks.ensure_tags(FakeModule(), client, "arn", {"A": "1"}, {"A": "1"}, True, "thing") == (False, {"A": "1"})
+    assert eks.ensure_tags(FakeModule(check_mode=True), client, "arn", {}, {"A": "1"}, True, "thing") == (True, {"A": "1"})
+    assert eks.ensure_tags(FakeModule(), client, "arn", {"A": "1"}, None, True, "thing") == (False, {"A": "1"})
+    assert eks.ensure_tags(FakeModule(check_mode=True), client, "arn", {"A": "1"}, {"B": "2"}, False, "thing")[1] == {"A": "1", "B": "2"}

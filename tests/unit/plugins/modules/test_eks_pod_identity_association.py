@@ -1,0 +1,229 @@
+"""honeyhive.platform.eks_pod_identity_association, checked with botocore's Stubber
+on the real EKS service model: moto 5.2 implements no pod identity association API
+(ListPodIdentityAssociations, CreatePodIdentityAssociation, ... answer 404). Bad
+input is checked against the moto endpoint, to show that no request is made."""
+from __future__ import annotations
+
+import copy
+import datetime
+
+import boto3
+import botocore.client
+import pytest
+from botocore.stub import ANY, Stubber
+
+from ansible_collections.honeyhive.platform.plugins.modules import eks_pod_identity_association as module_under_test
+
+ROLE = "arn:aws:iam::111122223333:role/external-secrets"
+OTHER_ROLE = "arn:aws:iam::111122223333:role/external-secrets-v2"
+ASSOC_ID = "a-abcdefghijklmnop1"
+ASSOC_ARN = "arn:aws:eks:us-west-2:111122223333:podidentityassociation/hh/%s" % ASSOC_ID
+WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+LIST = {"clusterName": "hh", "namespace": "external-secrets", "serviceAccount": "external-secrets"}
+
+
+@pytest.fixture
+def api_calls(monkeypatch):
+    calls = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
+
+
+@pytest.fixture
+def stub_client(monkeypatch, aws_env):
+    """Hands the module a botocore Stubber-backed client; ``factory.sent``
+    records (operation, params) of every call."""
+    from ansible_collections.amazon.aws.plugins.module_utils import botocore as aws_botocore
+
+    clients = {}
+    sent = []
+
+    def factory(service):
+        client = boto3.client(service, region_name="us-west-2")
+
+        def record(params, model, **kwargs):
+            sent.append((model.name, copy.deepcopy(params)))
+
+        client.meta.events.register("provide-client-params.%s.*" % service, record)
+        clients[service] = client
+        return Stubber(client)
+
+    def fake_conn(conn_type, resource=None, region=None, endpoint=None, **params):
+        return clients[resource]
+
+    monkeypatch.setattr(aws_botocore, "_boto3_conn", fake_conn)
+    factory.sent = sent
+    return factory
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+
+
+def stub_args(**extra):
+    base = dict(cluster_name="hh", namespace="external-secrets", service_account="external-secrets", role_arn=ROLE,
+                region="us-west-2")
+    base.update(extra)
+    return base
+
+
+def summary(**overrides):
+    value = {"clusterName": "hh", "namespace": "external-secrets", "serviceAccount": "external-secrets",
+             "associationArn": ASSOC_ARN, "associationId": ASSOC_ID}
+    value.update(overrides)
+    return value
+
+
+def association(**overrides):
+    value = dict(summary(), roleArn=ROLE, tags={}, createdAt=WHEN, modifiedAt=WHEN)
+    value.update(overrides)
+    return {"association": value}
+
+
+def test_create_then_no_op(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": []}, LIST)
+    stubber.add_response(
+        "create_pod_identity_association", association(tags={"Team": "platform"}),
+        dict(LIST, roleArn=ROLE, tags={"Team": "platform"}, clientRequestToken=ANY),
+    )
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(tags={"Team": "platform"}),
+                         {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.activate()
+    first = run_module(module_under_test, stub_args(tags={"Team": "platform"}, _ansible_diff=True))
+    assert not first.get("failed"), first
+    assert first["changed"] is True
+    assert first["association_id"] == ASSOC_ID
+    assert first["role_arn"] == ROLE
+    assert first["diff"] == {"before": {}, "after": {"role_arn": ROLE, "tags": {"Team": "platform"}}}
+    [token] = [p["clientRequestToken"] for op, p in stub_client.sent if op == "CreatePodIdentityAssociation"]
+    assert token.startswith("hh") and len(token) == 64
+
+    del stub_client.sent[:]
+    second = run_module(module_under_test, stub_args(tags={"Team": "platform"}))
+    assert not second.get("failed"), second
+    assert second["changed"] is False
+    assert [op for op, _params in stub_client.sent] == ["ListPodIdentityAssociations", "DescribePodIdentityAssociation"]
+    stubber.assert_no_pending_responses()
+
+
+def test_role_updated_in_place(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.add_response(
+        "update_pod_identity_association", association(roleArn=OTHER_ROLE),
+        {"clusterName": "hh", "associationId": ASSOC_ID, "roleArn": OTHER_ROLE, "clientRequestToken": ANY},
+    )
+    stubber.activate()
+    result = run_module(module_under_test, stub_args(role_arn=OTHER_ROLE, _ansible_diff=True))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["role_arn"] == OTHER_ROLE
+    assert result["association_id"] == ASSOC_ID
+    assert result["diff"]["before"]["role_arn"] == ROLE
+    stubber.assert_no_pending_responses()
+
+
+def test_check_mode(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": []}, LIST)
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.activate()
+    result = run_module(module_under_test, stub_args(_ansible_check_mode=True))
+    assert result["changed"] is True
+    assert result["association_id"] is None
+    result = run_module(module_under_test, stub_args(role_arn=OTHER_ROLE, _ansible_check_mode=True))
+    assert result["changed"] is True
+    assert result["role_arn"] == OTHER_ROLE
+    assert [op for op, _params in stub_client.sent].count("UpdatePodIdentityAssociation") == 0
+    stubber.assert_no_pending_responses()
+
+
+def test_association_owned_by_an_addon_is_not_touched(run_module, stub_client):
+    owner = "arn:aws:eks:us-west-2:111122223333:addon/hh/aws-ebs-csi-driver/0123"
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary(ownerArn=owner)]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(ownerArn=owner), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.activate()
+    result = run_module(module_under_test, stub_args(role_arn=OTHER_ROLE))
+    assert result["failed"] is True
+    assert "owned by %s" % owner in result["msg"]
+    assert "eks_addon" in result["msg"]
+
+
+def test_retried_create_picks_up_the_association(run_module, stub_client):
+    """A create whose first answer was lost is answered ResourceInUseException on
+    the retry: the association made by the first attempt is picked up."""
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": []}, LIST)
+    stubber.add_client_error("create_pod_identity_association", "ResourceInUseException", "Association already exists", 409)
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.activate()
+    result = run_module(module_under_test, stub_args())
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["association_id"] == ASSOC_ID
+    stubber.assert_no_pending_responses()
+
+
+def test_throttled_list_is_retried(run_module, stub_client, no_sleep):
+    stubber = stub_client("eks")
+    stubber.add_client_error("list_pod_identity_associations", "ThrottlingException", "Rate exceeded", 429)
+    stubber.add_client_error("list_pod_identity_associations", "ServiceUnavailableException", "try again", 503)
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.activate()
+    result = run_module(module_under_test, stub_args())
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+
+
+def test_delete(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("list_pod_identity_associations", {"associations": [summary()]}, LIST)
+    stubber.add_response("describe_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.add_response("delete_pod_identity_association", association(), {"clusterName": "hh", "associationId": ASSOC_ID})
+    stubber.add_response("list_pod_identity_associations", {"associations": []}, LIST)
+    stubber.activate()
+    result = run_module(module_under_test, stub_args(state="absent", role_arn=None, _ansible_diff=True))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["association_id"] is None
+    assert result["diff"]["after"] == {}
+    again = run_module(module_under_test, stub_args(state="absent"))
+    assert again["changed"] is False
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (dict(namespace="External_Secrets"), "Invalid value for option 'namespace': 'External_Secrets'"),
+        (dict(service_account="SA"), "Invalid value for option 'service_account': 'SA'"),
+        (dict(role_arn=None), "Option 'role_arn' is required when state is 'present'"),
+        (dict(role_arn="arn:aws:iam::111122223333:user/bob"), "Invalid value for option 'role_arn': 'arn:aws:iam::111122223333:user/bob'"),
+        (dict(cluster_name="a b"), "Invalid value for option 'cluster_name': 'a b'"),
+        (dict(wait_timeout=-1), "Invalid value for option 'wait_timeout': -1"),
+        (dict(tags={"aws:x": "1"}), "Invalid value for option 'tags': 'aws:x'"),
+    ],
+)
+def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
+    base = stub_args(endpoint_url=moto_endpoint, **extra)
+    base = {k: v for k, v in base.items() if v is not None}
+    result = run_module(module_under_test, base)
+    assert result["failed"] is True
+    assert fragment in result["msg"]
+    assert api_calls == []
