@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Local emulators for honeyhive.platform: moto server (AWS) and the Twingate API double,
+# on 127.0.0.1 only. State (pid files, logs, the env file) lives in STATE_DIR.
+#
+#   scripts/local.sh up   [STATE_DIR]   start them and write STATE_DIR/env
+#   scripts/local.sh down [STATE_DIR]   stop them by PID
+#   scripts/local.sh status [STATE_DIR]
+#
+# With HONEYHIVE_LOCAL_KUBE=1, `up` also starts a local Kubernetes control plane
+# (tools/local-kube, state in STATE_DIR/kube) for the hosting phase and exports its
+# kubeconfig as HONEYHIVE_LOCAL_KUBECONFIG; when KUBECONFIG is already set, that cluster
+# is used instead and nothing is started. `down` stops the control plane it started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+cmd=${1:-}
+STATE=${2:-$ROOT/.local}
+mkdir -p "$STATE/pids" "$STATE/logs"
+STATE=$(cd "$STATE" && pwd)
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_http() { # url seconds
+  local url=$1 deadline=$((SECONDS + $2))
+  until "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null; do
+    if ((SECONDS > deadline)); then echo "local.sh: $url did not answer in $2 s" >&2; return 1; fi
+    sleep 0.2
+  done
+}
+
+secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))'; }
+
+up() {
+  if alive "$STATE/pids/moto.pid"; then
+    echo "local.sh: already running (state in $STATE)"; return 0
+  fi
+  local moto_port proxy_port twingate_port twingate_token external_id
+  moto_port=$(free_port)
+  proxy_port=$(free_port)
+  twingate_port=$(free_port)
+  twingate_token=$(secret)
+  external_id=$(secret)
+
+  # MOTO_ACCOUNT_ID stays unset: moto keeps accounts apart, so resources made with the
+  # assumed role's credentials land in the target account.
+  env -u MOTO_ACCOUNT_ID MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=1 \
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/logs/moto.log" 2>&1 &
+  echo $! >"$STATE/pids/moto.pid"
+
+  # Every AWS client talks to the proxy: it logs each request's operation (never bodies or
+  # credentials) and, when the reliability tests ask it to, injects throttling and 5xx.
+  "$VENV/bin/python" "$ROOT/scripts/aws_proxy.py" --port "$proxy_port" \
+    --upstream "http://127.0.0.1:$moto_port" --log "$STATE/logs/aws-requests.jsonl" \
+    ${HONEYHIVE_FAULTS:+$HONEYHIVE_FAULTS} >"$STATE/logs/aws-proxy.log" 2>&1 &
+  echo $! >"$STATE/pids/aws-proxy.pid"
+
+  TWINGATE_DOUBLE_TOKEN=$twingate_token "$VENV/bin/python" "$ROOT/scripts/twingate_double.py" \
+    --port "$twingate_port" >"$STATE/logs/twingate.log" 2>&1 &
+  echo $! >"$STATE/pids/twingate.pid"
+
+  wait_http "http://127.0.0.1:$moto_port/moto-api/" 60
+  wait_http "http://127.0.0.1:$proxy_port/_proxy/health" 30
+  wait_http "http://127.0.0.1:$twingate_port/healthz" 30
+
+  local kubeconfig=""
+  if [[ ${HONEYHIVE_LOCAL_KUBE:-} == 1 ]]; then
+    if [[ -n ${KUBECONFIG:-} ]]; then
+      kubeconfig=$KUBECONFIG
+      echo "local.sh: KUBECONFIG is set; the hosting phase uses that cluster ($kubeconfig)"
+    elif ! kubeconfig=$("$ROOT/tools/local-kube/up.sh" "$STATE/kube" 2>"$STATE/logs/local-kube.log"); then
+      echo "local.sh: the local control plane did not start (see $STATE/logs/local-kube.log)" >&2
+      down >/dev/null
+      return 1
+    fi
+  fi
+
+  umask 077
+  cat >"$STATE/env" <<ENV
+# Written by scripts/local.sh for the emulators in $STATE. Source it: . $STATE/env
+export PATH="$VENV/bin:\$PATH"
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
+export HONEYHIVE_MOTO_URL="http://127.0.0.1:$moto_port"
+export HONEYHIVE_AWS_REQUEST_LOG="$STATE/logs/aws-requests.jsonl"
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_DEFAULT_REGION=us-west-2
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export HONEYHIVE_EXTERNAL_ID="$external_id"
+export TWINGATE_API_URL="http://127.0.0.1:$twingate_port/api/graphql/"
+export TWINGATE_API_TOKEN="$twingate_token"
+export HONEYHIVE_LOCAL_STATE="$STATE"
+ENV
+  if [[ -n $kubeconfig ]]; then
+    printf 'export HONEYHIVE_LOCAL_KUBECONFIG=%q\n' "$kubeconfig" >>"$STATE/env"
+  fi
+  echo "local.sh: moto on 127.0.0.1:$moto_port behind the AWS proxy on 127.0.0.1:$proxy_port, Twingate double on 127.0.0.1:$twingate_port; env in $STATE/env"
+}
+
+down() {
+  local pidfile pid
+  # The local control plane keeps its own pid files; down.sh stops only those processes.
+  if [[ -d $STATE/kube/pids ]]; then
+    "$ROOT/tools/local-kube/down.sh" "$STATE/kube" 2>>"$STATE/logs/local-kube.log" || true
+  fi
+  for pidfile in "$STATE"/pids/*.pid; do
+    [[ -f $pidfile ]] || continue
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+  rm -f "$STATE/env"
+  echo "local.sh: stopped (state in $STATE)"
+}
+
+status() {
+  local pidfile
+  for pidfile in "$STATE"/pids/*.pid; do
+    [[ -f $pidfile ]] || continue
+    if alive "$pidfile"; then echo "$(basename "$pidfile" .pid): running ($(cat "$pidfile"))"; else echo "$(basename "$pidfile" .pid): dead"; fi
+  done
+  for pidfile in "$STATE"/kube/pids/*.pid; do
+    [[ -f $pidfile ]] || continue
+    if alive "$pidfile"; then echo "kube/$(basename "$pidfile" .pid): running ($(cat "$pidfile"))"; else echo "kube/$(basename "$pidfile" .pid): dead"; fi
+  done
+}
+
+case $cmd in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status [STATE_DIR]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run one molecule scenario against its own emulators, stopped by PID when it ends.
+#   scripts/molecule.sh SCENARIO
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+scenario=${1:?usage: scripts/molecule.sh SCENARIO}
+state="$ROOT/.local/molecule-$scenario"
+"$ROOT/scripts/local.sh" up "$state"
+trap '"$ROOT/scripts/local.sh" down "$state"' EXIT
+# shellcheck disable=SC1091
+. "$state/env"
+cd "$ROOT/extensions"
+molecule test -s "$scenario"
