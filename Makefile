@@ -11,7 +11,7 @@ SCENARIOS ?= substrate
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv up down demo test unit lint molecule build clean
+.PHONY: help venv up down demo test unit lint molecule build clean bench
 
 help:
 	@echo "make demo   converge the platform against local emulators and print the summary"
@@ -19,6 +19,7 @@ help:
 	@echo "make up     start the local emulators in the background and write .local/env"
 	@echo "make down   stop what make up started"
 	@echo "make build  build the collection artifact"
+	@echo "make bench  converge and no-op timings, AWS calls per resource, three regions (.local/bench.json)"
 
 $(STAMP): requirements.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -50,11 +51,15 @@ unit: venv
 lint: venv
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/ansible-lint --profile production
+	scripts/lint-security.sh
 
 molecule: venv
 	@for s in $(SCENARIOS); do scripts/molecule.sh "$$s"; done
 
 test: unit lint molecule
+
+bench: venv
+	$(VENV)/bin/python scripts/bench.py
 
 build: venv
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .local/build
