@@ -11,11 +11,11 @@ SCENARIOS ?= substrate
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv up down demo test unit lint molecule build clean bench
+.PHONY: help venv up down demo test unit lint molecule integration build clean bench
 
 help:
 	@echo "make demo   converge the platform against local emulators and print the summary"
-	@echo "make test   unit tests, lint, and the molecule scenarios ($(SCENARIOS))"
+	@echo "make test   unit tests, lint, bad-input and secrets suites, and the molecule scenarios ($(SCENARIOS))"
 	@echo "make up     start the local emulators in the background and write .local/env"
 	@echo "make down   stop what make up started"
 	@echo "make build  build the collection artifact"
@@ -53,10 +53,13 @@ lint: venv
 	$(VENV)/bin/ansible-lint --profile production
 	scripts/lint-security.sh
 
+integration: venv
+	$(VENV)/bin/pytest tests/integration
+
 molecule: venv
 	@for s in $(SCENARIOS); do scripts/molecule.sh "$$s"; done
 
-test: unit lint molecule
+test: unit lint integration molecule
 
 bench: venv
 	$(VENV)/bin/python scripts/bench.py
