@@ -1,0 +1,56 @@
+"""Fixtures shared by the module tests that run against botocore's Stubber."""
+from __future__ import annotations
+
+import copy
+
+import boto3
+import botocore.client
+import pytest
+from botocore.stub import Stubber
+
+
+@pytest.fixture
+def api_calls(monkeypatch):
+    calls = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return calls
+
+
+@pytest.fixture
+def stub_client(monkeypatch, aws_env):
+    """Hands the module a botocore Stubber-backed client; ``factory.sent``
+    records (operation, params) of every call."""
+    from ansible_collections.amazon.aws.plugins.module_utils import botocore as aws_botocore
+
+    clients = {}
+    sent = []
+
+    def factory(service):
+        client = boto3.client(service, region_name="us-west-2")
+
+        def record(params, model, **kwargs):
+            sent.append((model.name, copy.deepcopy(params)))
+
+        client.meta.events.register("provide-client-params.%s.*" % service, record)
+        clients[service] = client
+        return Stubber(client)
+
+    def fake_conn(conn_type, resource=None, region=None, endpoint=None, **params):
+        return clients[resource]
+
+    monkeypatch.setattr(aws_botocore, "_boto3_conn", fake_conn)
+    factory.sent = sent
+    return factory
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    import time
+
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
