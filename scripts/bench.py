@@ -4,10 +4,13 @@
 """Converge benchmark against the local emulators (``make bench``; not part of ``make test``).
 
 On its own emulators (``scripts/local.sh up STATE_DIR``, stopped by PID at the end) it runs
-``ansible-playbook site.yml -i inventories/local`` and measures:
+``ansible-playbook playbooks/substrate.yml -i inventories/local`` (``--playbook`` names another,
+such as ``site.yml``, whose hosting phase needs ``HONEYHIVE_LOCAL_KUBE=1``) and measures:
 
 * the first converge: wall time, and per phase (play) and role from a task timeline
   (``scripts/ansible_callbacks/bench_timeline.py``);
+* the CPU seconds of each run (``ansible-playbook`` and every module process it ran, not the
+  emulators), which a machine shared with other work disturbs far less than wall time;
 * the no-op re-run: wall time and its ratio to the first converge, every AWS request it makes
   (the proxy's request log, reset before it) per managed AWS resource, by operation and by
   role/task (requests are matched to the task running when the proxy logged them);
@@ -23,6 +26,7 @@ Prints one table and writes ``.local/bench.json``. Exits 1 when a playbook run f
 then has ``error``); missed goals are reported, not failed.
 
 Usage: .venv/bin/python scripts/bench.py [--state-dir .local/bench] [--output .local/bench.json]
+                                         [--playbook playbooks/substrate.yml]
                                          [--skip-three-region] [--measure-single-region]
 """
 from __future__ import annotations
@@ -31,6 +35,7 @@ import argparse
 import bisect
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -104,8 +109,15 @@ def aws_requests(env, keep=None):
     return [e for e in entries if e.get("service") not in aws_requestlog.HARNESS_SERVICES]
 
 
-def run_playbook(env, inventories, name, state):
-    """Run site.yml; returns (wall seconds, timeline path). Raises BenchError when it fails."""
+def child_cpu_seconds():
+    """User and system CPU seconds of every child process waited for so far (and their children)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_playbook(env, inventories, name, state, playbook):
+    """Run the playbook; returns (wall seconds, CPU seconds, timeline path). Raises BenchError when
+    it fails."""
     timeline = state / f"timeline-{name}.jsonl"
     log = state / "logs" / f"ansible-{name}.log"
     timeline.unlink(missing_ok=True)
@@ -116,19 +128,20 @@ def run_playbook(env, inventories, name, state):
         "HONEYHIVE_BENCH_TIMELINE": str(timeline),
         "ANSIBLE_NOCOLOR": "1",
     })
-    cmd = [str(VENV_BIN / "ansible-playbook"), "site.yml"]
+    cmd = [str(VENV_BIN / "ansible-playbook"), playbook]
     for inventory in inventories:
         cmd += ["-i", str(inventory)]
-    print(f"bench: {name}: {' '.join(cmd[1:])} (log {log.relative_to(ROOT)})", flush=True)
-    start = time.monotonic()
+    shown = log.relative_to(ROOT) if log.is_relative_to(ROOT) else log
+    print(f"bench: {name}: {' '.join(cmd[1:])} (log {shown})", flush=True)
+    start, cpu_start = time.monotonic(), child_cpu_seconds()
     with open(log, "w", encoding="utf-8") as handle:
         rc = subprocess.run(cmd, cwd=ROOT, env=run_env, stdout=handle, stderr=subprocess.STDOUT).returncode
-    wall = time.monotonic() - start
+    wall, cpu = time.monotonic() - start, child_cpu_seconds() - cpu_start
     if rc != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-25:]
         raise BenchError(f"{name}: ansible-playbook exited {rc} after {wall:.0f} s:\n" + "\n".join(tail))
-    print(f"bench: {name}: {wall:.1f} s", flush=True)
-    return wall, timeline
+    print(f"bench: {name}: {wall:.1f} s ({cpu:.1f} CPU s)", flush=True)
+    return wall, cpu, timeline
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,6 +393,8 @@ def print_table(result):
         ("first converge", num("first_converge_s", "{:.1f}", " s"), ""),
         ("no-op re-run", num("noop_rerun_s", "{:.1f}", " s"), ""),
         ("no-op ratio", num("noop_ratio"), "noop_ratio"),
+        ("CPU: first converge / no-op", num("first_converge_cpu_s", "{:.1f}", " s") + " / "
+         + num("noop_rerun_cpu_s", "{:.1f}", " s"), ""),
         ("managed AWS resources", num("managed_resources", "{}"), ""),
         ("no-op AWS calls", num("noop_api_calls", "{}"), ""),
         ("no-op AWS calls / resource", num("noop_api_calls_per_resource"), "noop_api_calls_per_resource"),
@@ -389,6 +404,7 @@ def print_table(result):
          num("noop_module_runs", "{}") + " in " + num("noop_module_seconds", "{:.0f}", " s"), ""),
         ("three regions, one run", num("three_region_s", "{:.1f}", " s"), ""),
         ("three regions / one", num("three_region_ratio"), "three_region_ratio"),
+        ("CPU: three regions", num("three_region_cpu_s", "{:.1f}", " s"), ""),
         ("load average, start / end", f"{result['loadavg_start']:.1f} / {result['loadavg_end']:.1f}", ""),
     ]
     noop_roles = result.get("noop_per_role", {})
@@ -418,6 +434,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", default=str(ROOT / ".local" / "bench"), help="emulator state and run logs")
     parser.add_argument("--output", default=str(ROOT / ".local" / "bench.json"), help="JSON report")
+    parser.add_argument("--playbook", default="playbooks/substrate.yml",
+                        help="playbook to converge, relative to the repository (default: the substrate phase)")
     parser.add_argument("--skip-three-region", action="store_true", help="skip the three-region run")
     parser.add_argument("--measure-single-region", action="store_true",
                         help="measure the one-region baseline on fresh emulators with the first generated "
@@ -429,7 +447,8 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     local_inventory = ROOT / "inventories" / "local"
 
-    result = {"started": datetime.now().isoformat(timespec="seconds"), "loadavg_start": os.getloadavg()[0],
+    result = {"started": datetime.now().isoformat(timespec="seconds"), "playbook": args.playbook,
+              "loadavg_start": os.getloadavg()[0],
               "first_converge_s": None, "noop_rerun_s": None, "noop_ratio": None,
               "noop_api_calls_per_resource": None, "managed_resources": None, "tasks": None,
               "three_region_ratio": None, "three_region_s": None}
@@ -441,13 +460,13 @@ def main(argv=None):
         env = read_env(state)
 
         reset_request_log(env)
-        first_s, first_timeline = run_playbook(env, [local_inventory], "first", state)
+        first_s, first_cpu, first_timeline = run_playbook(env, [local_inventory], "first", state, args.playbook)
         first_requests = aws_requests(env, state / "requests-first.jsonl")
         first_tasks = load_timeline(first_timeline)
         first = timeline_summary(first_tasks)
 
         reset_request_log(env)
-        noop_s, noop_timeline = run_playbook(env, [local_inventory], "noop", state)
+        noop_s, noop_cpu, noop_timeline = run_playbook(env, [local_inventory], "noop", state, args.playbook)
         noop_requests = aws_requests(env, state / "requests-noop.jsonl")
         noop_tasks = load_timeline(noop_timeline)
         noop = timeline_summary(noop_tasks)
@@ -467,6 +486,9 @@ def main(argv=None):
             "first_converge_s": round(first_s, 1),
             "noop_rerun_s": round(noop_s, 1),
             "noop_ratio": round(noop_s / first_s, 3),
+            "first_converge_cpu_s": round(first_cpu, 1),
+            "noop_rerun_cpu_s": round(noop_cpu, 1),
+            "noop_cpu_ratio": round(noop_cpu / first_cpu, 3) if first_cpu else None,
             "noop_api_calls": len(noop_requests),
             "noop_mutating_calls": sum(aws_requestlog.is_mutating(e) for e in noop_requests),
             "noop_changed_tasks": noop["tasks_changed"],
@@ -501,16 +523,17 @@ def main(argv=None):
                 local_sh("down", state)
                 local_sh("up", state)
                 env = read_env(state)
-                baseline, _ = run_playbook(env, inventories[:1], "one-region", state)
+                baseline, _, _ = run_playbook(env, inventories[:1], "one-region", state, args.playbook)
                 result["three_region_baseline"] = "one_region_s"
                 result["one_region_s"] = round(baseline, 1)
             local_sh("down", state)  # fresh emulators: every region converges from nothing
             local_sh("up", state)
             env = read_env(state)
             reset_request_log(env)
-            three_s, three_timeline = run_playbook(env, inventories, "three-region", state)
+            three_s, three_cpu, three_timeline = run_playbook(env, inventories, "three-region", state, args.playbook)
             result["three_region_api_calls"] = len(aws_requests(env, state / "requests-three-region.jsonl"))
             result["three_region_s"] = round(three_s, 1)
+            result["three_region_cpu_s"] = round(three_cpu, 1)
             result["three_region_ratio"] = round(three_s / baseline, 3)
             result["three_region_hosts"] = sorted({r["host"] for t in load_timeline(three_timeline)
                                                    for r in t["results"]})
