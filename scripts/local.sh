@@ -6,10 +6,21 @@
 #   scripts/local.sh down [STATE_DIR]   stop them by PID
 #   scripts/local.sh status [STATE_DIR]
 #
+# Fault injection of the AWS proxy (scripts/aws_proxy.py), for the reliability tests: set
+# HONEYHIVE_FAULT_SEED, HONEYHIVE_FAULT_THROTTLE_RATE (e.g. 0.10), HONEYHIVE_FAULT_ERROR_RATE
+# (500/503, e.g. 0.05) and HONEYHIVE_FAULT_AFTER (requests let through first) for `up`; they
+# become the proxy's --seed, --throttle-rate, --error-rate and --fault-after. HONEYHIVE_FAULTS
+# passes further proxy options as they are. Faults can also be changed at run time through
+# the proxy's /_proxy/config endpoint.
+#
 # With HONEYHIVE_LOCAL_KUBE=1, `up` also starts a local Kubernetes control plane
 # (tools/local-kube, state in STATE_DIR/kube) for the hosting phase and exports its
 # kubeconfig as HONEYHIVE_LOCAL_KUBECONFIG; when KUBECONFIG is already set, that cluster
 # is used instead and nothing is started. `down` stops the control plane it started.
+# Either way it exports the upstream CRDs (tests/crds/export.sh, into STATE_DIR/crds) and
+# packages the test charts of tests/charts at the pinned versions (tests/charts/package.sh,
+# into STATE_DIR/charts, exported as HONEYHIVE_CHART_DIR, the chart source of the local
+# inventory), and puts the helm of tools/local-kube first on PATH.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,6 +46,24 @@ wait_http() { # url seconds
 
 secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))'; }
 
+# The hosting phase's charts, from tests/charts with the upstream CRDs (no chart repository
+# can be reached locally). Sets helm_dir (the directory of the helm to put first on PATH;
+# empty when the helm already on PATH is used).
+charts() {
+  local helm
+  helm_dir=$("$ROOT/tools/local-kube/build.sh" --print-bin-dir) || return 1
+  if [[ ! -x $helm_dir/helm ]]; then
+    if command -v helm >/dev/null 2>&1; then
+      helm_dir=""
+    else
+      "$ROOT/tools/local-kube/build.sh" >/dev/null || return 1
+    fi
+  fi
+  helm=${helm_dir:+$helm_dir/}helm
+  "$ROOT/tests/crds/export.sh" "$STATE/crds" || return 1
+  HELM=$helm "$ROOT/tests/charts/package.sh" "$STATE/charts" "$STATE/crds" || return 1
+}
+
 up() {
   if alive "$STATE/pids/moto.pid"; then
     echo "local.sh: already running (state in $STATE)"; return 0
@@ -54,9 +83,15 @@ up() {
 
   # Every AWS client talks to the proxy: it logs each request's operation (never bodies or
   # credentials) and, when the reliability tests ask it to, injects throttling and 5xx.
+  local faults=()
+  [[ -z ${HONEYHIVE_FAULT_SEED:-} ]] || faults+=(--seed "$HONEYHIVE_FAULT_SEED")
+  [[ -z ${HONEYHIVE_FAULT_THROTTLE_RATE:-} ]] || faults+=(--throttle-rate "$HONEYHIVE_FAULT_THROTTLE_RATE")
+  [[ -z ${HONEYHIVE_FAULT_ERROR_RATE:-} ]] || faults+=(--error-rate "$HONEYHIVE_FAULT_ERROR_RATE")
+  [[ -z ${HONEYHIVE_FAULT_AFTER:-} ]] || faults+=(--fault-after "$HONEYHIVE_FAULT_AFTER")
+  # shellcheck disable=SC2086  # HONEYHIVE_FAULTS is a list of options, split on purpose
   "$VENV/bin/python" "$ROOT/scripts/aws_proxy.py" --port "$proxy_port" \
     --upstream "http://127.0.0.1:$moto_port" --log "$STATE/logs/aws-requests.jsonl" \
-    ${HONEYHIVE_FAULTS:+$HONEYHIVE_FAULTS} >"$STATE/logs/aws-proxy.log" 2>&1 &
+    ${faults[@]+"${faults[@]}"} ${HONEYHIVE_FAULTS:+$HONEYHIVE_FAULTS} >"$STATE/logs/aws-proxy.log" 2>&1 &
   echo $! >"$STATE/pids/aws-proxy.pid"
 
   TWINGATE_DOUBLE_TOKEN=$twingate_token "$VENV/bin/python" "$ROOT/scripts/twingate_double.py" \
@@ -67,13 +102,18 @@ up() {
   wait_http "http://127.0.0.1:$proxy_port/_proxy/health" 30
   wait_http "http://127.0.0.1:$twingate_port/healthz" 30
 
-  local kubeconfig=""
+  local kubeconfig="" helm_dir=""
   if [[ ${HONEYHIVE_LOCAL_KUBE:-} == 1 ]]; then
     if [[ -n ${KUBECONFIG:-} ]]; then
       kubeconfig=$KUBECONFIG
       echo "local.sh: KUBECONFIG is set; the hosting phase uses that cluster ($kubeconfig)"
     elif ! kubeconfig=$("$ROOT/tools/local-kube/up.sh" "$STATE/kube" 2>"$STATE/logs/local-kube.log"); then
       echo "local.sh: the local control plane did not start (see $STATE/logs/local-kube.log)" >&2
+      down >/dev/null
+      return 1
+    fi
+    if ! charts >"$STATE/logs/charts.log" 2>&1; then
+      echo "local.sh: exporting the CRDs or packaging the test charts failed (see $STATE/logs/charts.log)" >&2
       down >/dev/null
       return 1
     fi
@@ -95,9 +135,17 @@ export HONEYHIVE_EXTERNAL_ID="$external_id"
 export TWINGATE_API_URL="http://127.0.0.1:$twingate_port/api/graphql/"
 export TWINGATE_API_TOKEN="$twingate_token"
 export HONEYHIVE_LOCAL_STATE="$STATE"
+export HONEYHIVE_SESSION_DIR="$STATE/sessions"
 ENV
   if [[ -n $kubeconfig ]]; then
-    printf 'export HONEYHIVE_LOCAL_KUBECONFIG=%q\n' "$kubeconfig" >>"$STATE/env"
+    {
+      printf 'export HONEYHIVE_LOCAL_KUBECONFIG=%q\n' "$kubeconfig"
+      printf 'export HONEYHIVE_CHART_DIR=%q\n' "$STATE/charts"
+      printf 'export HONEYHIVE_CRD_DIR=%q\n' "$STATE/crds"
+      # helm (tools/local-kube) first on PATH; $PATH stays for the shell that sources this.
+      # shellcheck disable=SC2016
+      if [[ -n $helm_dir ]]; then printf 'export PATH=%q:"$PATH"\n' "$helm_dir"; fi
+    } >>"$STATE/env"
   fi
   echo "local.sh: moto on 127.0.0.1:$moto_port behind the AWS proxy on 127.0.0.1:$proxy_port, Twingate double on 127.0.0.1:$twingate_port; env in $STATE/env"
 }

@@ -278,6 +278,8 @@ start kube-apiserver "$BIN/kube-apiserver" \
 wait_for "kube-apiserver /readyz" kube-apiserver etcd -- api "$server/readyz"
 
 step "starting kube-controller-manager, kube-scheduler and kwok ($KWOK_VERSION)"
+# kwok renews the simulated nodes' heartbeats only as often as it gets CPU: a long grace period
+# keeps a busy machine from marking the nodes, and with them every pod, not ready.
 start kube-controller-manager "$BIN/kube-controller-manager" \
   --kubeconfig="$PKI/kube-controller-manager.kubeconfig" \
   --leader-elect=false \
@@ -289,6 +291,7 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --cluster-signing-key-file="$PKI/ca.key" \
   --controllers='*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route' \
   --node-monitor-period=2s \
+  --node-monitor-grace-period=1h \
   --profiling=false \
   --v="$verbosity"
 start kube-scheduler "$BIN/kube-scheduler" \
@@ -304,6 +307,7 @@ KWOK_WORKDIR=$STATE/kwok start kwok "$BIN/kwok" \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --cidr="$pod_cidr" \
   --node-ip=127.0.0.1 \
+  --node-lease-duration-seconds=40 \
   --server-address="127.0.0.1:$kwok_port" \
   --v="$([[ $verbosity -gt 0 ]] && echo INFO || echo WARN)"
 
@@ -323,6 +327,7 @@ for zone in $zones; do
     "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
     "labels": {
       "type": "kwok",
+      "role": "system",
       "kubernetes.io/hostname": "$name",
       "kubernetes.io/os": "linux",
       "kubernetes.io/arch": "amd64",
