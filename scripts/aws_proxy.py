@@ -43,6 +43,13 @@ Control endpoints (answered by the proxy itself, never forwarded or logged):
   restarts the injected counts), ``fault_after`` restarts the clean-request count. Answers the
   new config.
 * ``POST /_proxy/reset-log`` truncates the request log.
+* ``POST /_proxy/config`` with ``{"hold": {"operation", "service", "occurrence", "seconds"}}``
+  holds back the answer of the ``occurrence``-th request (counted from this call, default 1)
+  of ``operation`` (of ``service``, when given): the request is forwarded and logged with the
+  emulator's status, but its answer reaches the client only after ``seconds`` (default 60) or
+  when the hold is changed or cleared (``{"hold": null}``). The interrupted-run tests use it
+  to stop a run at the worst moment of a create call: done in the emulator, its answer not yet
+  seen by the client. ``/_proxy/health`` reports the hold and how many answers it held.
 
 The ``Host`` header is passed through as the client sent it: it is part of the SigV4
 signature, and moto builds URLs from it (SQS queue URLs, S3 locations), which then point back
@@ -488,6 +495,60 @@ class FaultInjector:
             return fault
 
 
+class Hold:
+    """Holds back the answer of the N-th request of one operation (``/_proxy/config`` ``hold``)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.spec = None
+        self.seen = 0
+        self.held = 0
+        self.release = threading.Event()
+
+    def configure(self, spec):
+        """Set (a dict) or clear (None) the hold; answers held so far are let go."""
+        if spec is not None:
+            if not isinstance(spec, dict):
+                raise ValueError("hold: expected an object or null")
+            unknown = set(spec) - {"operation", "service", "occurrence", "seconds"}
+            if unknown:
+                raise ValueError("hold: unknown settings: %s" % ", ".join(sorted(unknown)))
+            operation = spec.get("operation")
+            if not isinstance(operation, str) or not operation:
+                raise ValueError("hold: operation must be an operation name such as CreateVpc")
+            service = spec.get("service")
+            if service is not None and not isinstance(service, str):
+                raise ValueError("hold: service must be a service name such as ec2")
+            occurrence = int(spec.get("occurrence", 1))
+            seconds = float(spec.get("seconds", 60))
+            if occurrence < 1 or not 0 < seconds <= 3600:
+                raise ValueError("hold: occurrence must be at least 1 and seconds from 0 to 3600")
+            spec = {"operation": operation, "service": service, "occurrence": occurrence, "seconds": seconds}
+        with self.lock:
+            self.release.set()
+            self.release = threading.Event()
+            self.spec = spec
+            self.seen = 0
+            return self.config()
+
+    def config(self):
+        return {"spec": self.spec, "seen": self.seen, "held": self.held}
+
+    def match(self, info):
+        """``(event, seconds)`` when the answer to this request is to be held, else None."""
+        with self.lock:
+            spec = self.spec
+            if spec is None or info.moto or info.operation != spec["operation"]:
+                return None
+            if spec["service"] and info.service != spec["service"]:
+                return None
+            self.seen += 1
+            if self.seen != spec["occurrence"]:
+                return None
+            self.held += 1
+            return self.release, spec["seconds"]
+
+
 def _rate(value, name):
     value = float(value)
     if not 0.0 <= value <= 1.0:
@@ -718,9 +779,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             record(status)
             self._send_simple(status, headers, payload)
             return
-        self._forward(target, body, has_body, record)
+        self._forward(target, body, has_body, record, srv.hold.match(info))
 
-    def _forward(self, target, body, has_body, record):
+    def _forward(self, target, body, has_body, record, hold=None):
         srv = self.server
         conn_cls = http.client.HTTPSConnection if srv.upstream_scheme == "https" else http.client.HTTPConnection
         conn = conn_cls(srv.upstream_host, srv.upstream_port, timeout=srv.upstream_timeout)
@@ -753,13 +814,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 payload = json.dumps({"message": "upstream unavailable"}).encode()
                 self._send_simple(502, [("Content-Type", "application/json")], payload)
                 return
-            self._relay(resp, record)
+            self._relay(resp, record, hold)
         finally:
             conn.close()
 
-    def _relay(self, resp, record):
+    def _relay(self, resp, record, hold=None):
         status = resp.status
         record(status)
+        if hold is not None:  # done upstream and logged; the client waits for the answer
+            release, seconds = hold
+            release.wait(seconds)
         no_body = self.command == "HEAD" or status in NO_BODY_STATUSES or 100 <= status < 200
         length = resp.getheader("Content-Length")
         self.send_response_only(status, resp.reason)
@@ -829,20 +893,25 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 requests = srv.requests
             self._json(200, {"status": "ok", "upstream": srv.upstream_url,
                              "config": srv.injector.config(), "requests": requests,
-                             "injected": dict(srv.injector.counts), "log": srv.log.path})
+                             "injected": dict(srv.injector.counts), "log": srv.log.path,
+                             "hold": srv.hold.config()})
         elif path == "/_proxy/config" and self.command == "POST":
             try:
                 settings = json.loads(body.decode("utf-8") or "{}")
                 if not isinstance(settings, dict):
                     raise ValueError("expected a JSON object")
-                unknown = set(settings) - {"throttle_rate", "error_rate", "seed", "fault_after"}
+                unknown = set(settings) - {"throttle_rate", "error_rate", "seed", "fault_after", "hold"}
                 if unknown:
                     raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
+                hold = "hold" in settings
+                spec = settings.pop("hold", None)
+                if hold:
+                    srv.hold.configure(spec)
                 config = srv.injector.configure(**settings)
             except (ValueError, TypeError) as exc:
                 self._json(400, {"error": str(exc)})
                 return
-            self._json(200, {"status": "ok", "config": config})
+            self._json(200, {"status": "ok", "config": config, "hold": srv.hold.config()})
         elif path == "/_proxy/reset-log" and self.command == "POST":
             srv.log.reset()
             self._json(200, {"status": "ok"})
@@ -871,6 +940,7 @@ class ProxyServer(ThreadingHTTPServer):
         self.rewrite_host = rewrite_host
         self.log = RequestLog(log_path)
         self.injector = injector
+        self.hold = Hold()
         self.classifier = Classifier()
         self.stats_lock = threading.Lock()
         self.requests = 0

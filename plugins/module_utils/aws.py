@@ -143,8 +143,20 @@ def single_attempt_client(module, service):
     ``AllocateAddress``): a blind retry after an answer that was lost could
     create a second resource, so ``create_or_recover`` looks the resource up
     before it tries again.
+
+    The single attempt wins over the retries of the module's ``aws_config``
+    (the phase playbooks set botocore's retries for every AWS module), which
+    would otherwise be merged over it.
     """
-    return module.client(service, config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    return module.client(service, aws_config=single_attempt_config(module.params.get("aws_config")))
+
+
+def single_attempt_config(aws_config=None):
+    """``aws_config`` (a dict of botocore ``Config`` options, or None) with botocore's retries off."""
+    single = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    if not aws_config:
+        return single
+    return Config(**aws_config).merge(single)
 
 
 def error_code(exc):

@@ -24,6 +24,14 @@ description:
   - The result holds secrets. Always set C(no_log=true) on the task, and pass
     the credentials on through C(module_defaults) for the action group
     C(group/honeyhive.platform.aws).
+  - With O(credentials_file), the credentials are also written into that file
+    as the profile O(credentials_profile), in the AWS shared-credentials
+    format, so that other modules can use them through their C(profile)
+    option (with C(AWS_SHARED_CREDENTIALS_FILE) naming the file) instead of
+    taking the keys as module options, which would show the access key id in
+    every task result. The file is private to the user (mode 0600, its
+    directory 0700) and replaced atomically whenever its content would change;
+    it is written in check mode too, and does not count as a change.
   - The task that assumes the role must run with the caller's credentials.
     Run it outside the C(module_defaults) block that carries the assumed
     credentials (or pass the caller's credentials to it explicitly), otherwise
@@ -75,6 +83,19 @@ options:
         an API call.
       - When omitted or empty the role is always assumed.
     type: dict
+  credentials_file:
+    description:
+      - Also write the credentials into this file as the profile
+        O(credentials_profile) (see the description). Its directory is
+        created with mode 0700 when missing, and must belong to the user.
+      - The file holds only that profile; whatever it held before is replaced.
+    type: path
+  credentials_profile:
+    description:
+      - Name of the profile written into O(credentials_file).
+      - Letters, digits and C(+=,.@_-), 1 to 64 characters.
+    type: str
+    default: honeyhive-platform
 seealso:
   - name: AssumeRole API
     description: STS API reference.
@@ -103,6 +124,28 @@ EXAMPLES = r"""
       access_key: "{{ creds.credentials.access_key }}"
       secret_key: "{{ creds.credentials.secret_key }}"
       session_token: "{{ creds.credentials.session_token }}"
+  block:
+    - name: Create the VPC
+      amazon.aws.ec2_vpc_net:
+        name: honeyhive-prod
+        cidr_block: 10.40.0.0/16
+
+- name: Assume the role and keep the credentials in a private profile file
+  honeyhive.platform.assume_role:
+    role_arn: "arn:aws:iam::{{ platform_account_id }}:role/honeyhive-deployment"
+    external_id: "{{ platform_external_id }}"
+    credentials_file: "~/.cache/honeyhive-platform/sessions/{{ inventory_hostname }}.credentials"
+    credentials_profile: "honeyhive-platform-{{ inventory_hostname }}"
+  register: creds
+  no_log: true
+
+- name: Work in the target account through the profile (no keys in any task result)
+  module_defaults:
+    group/honeyhive.platform.aws:
+      region: "{{ platform_region }}"
+      profile: "{{ creds.credentials_profile }}"
+  environment:
+    AWS_SHARED_CREDENTIALS_FILE: "{{ creds.credentials_file }}"
   block:
     - name: Create the VPC
       amazon.aws.ec2_vpc_net:
@@ -153,6 +196,16 @@ assumed_role_arn:
   returned: success
   type: str
   sample: arn:aws:sts::111122223333:assumed-role/honeyhive-deployment/honeyhive-platform-honeyhive-deployment
+credentials_file:
+  description: The file the credentials were written into (absolute path).
+  returned: when O(credentials_file) is set
+  type: str
+  sample: /home/deploy/.cache/honeyhive-platform/sessions/prod-us-west-2.credentials
+credentials_profile:
+  description: The profile of O(credentials_file) that holds the credentials.
+  returned: when O(credentials_file) is set
+  type: str
+  sample: honeyhive-platform-prod-us-west-2
 refreshed:
   description: Whether new credentials were obtained (false when O(current) was still valid).
   returned: success
@@ -161,7 +214,10 @@ refreshed:
 """
 
 import datetime
+import os
 import re
+import stat
+import tempfile
 
 try:
     import botocore
@@ -183,6 +239,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import utcn
 ROLE_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+PROFILE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 CREDENTIAL_KEYS = ("access_key", "secret_key", "session_token", "expiration")
 
 
@@ -223,6 +280,12 @@ def validate(module):
                 "session_name", params["session_name"], "Allowed: 2 to 64 characters of letters, digits and +=,.@-_."
             )
         )
+    if params["credentials_file"] is not None and not PROFILE_RE.match(params["credentials_profile"] or ""):
+        module.fail_json(
+            msg=invalid_value(
+                "credentials_profile", params["credentials_profile"], "Allowed: 1 to 64 letters, digits and +=,.@_-."
+            )
+        )
     check_range(module, "duration_seconds", 900, 43200)
     check_range(module, "refresh_margin_seconds", 0)
     if params["refresh_margin_seconds"] >= params["duration_seconds"]:
@@ -253,6 +316,60 @@ def validate(module):
     return match, expiration
 
 
+def profile_text(profile, credentials, role_arn):
+    return (
+        "# Temporary credentials of %s, written by honeyhive.platform.assume_role;\n"
+        "# valid until %s and replaced whenever they are renewed.\n"
+        "[%s]\n"
+        "aws_access_key_id = %s\n"
+        "aws_secret_access_key = %s\n"
+        "aws_session_token = %s\n"
+        % (role_arn, credentials["expiration"], profile, credentials["access_key"], credentials["secret_key"],
+           credentials["session_token"])
+    )
+
+
+def private_directory(module, path):
+    """Create ``path`` (mode 0700) when missing; refuse a directory others may use."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path)
+        if info.st_uid != os.geteuid():
+            module.fail_json(
+                msg=invalid_value(
+                    "credentials_file", path, "Allowed: a file in a directory of the user running the module."
+                )
+            )
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            os.chmod(path, 0o700)
+    except OSError as e:
+        module.fail_json(msg="Cannot prepare the directory %s of credentials_file: %s" % (path, e))
+
+
+def write_credentials_file(module, path, profile, credentials, role_arn):
+    """Replace ``path`` atomically (mode 0600) unless it already holds exactly this profile."""
+    text = profile_text(profile, credentials, role_arn)
+    private_directory(module, os.path.dirname(path))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text and stat.S_IMODE(os.stat(path).st_mode) == 0o600:
+                return
+    except OSError:
+        pass
+    handle, temporary = tempfile.mkstemp(prefix=".credentials-", dir=os.path.dirname(path))
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as e:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        module.fail_json(msg="Cannot write credentials_file %s: %s" % (path, e))
+
+
 def exit_with_credentials(module, credentials, account_id, assumed_role_arn, refreshed):
     """Return the credentials without Ansible's no_log masking mangling them.
 
@@ -270,6 +387,11 @@ def exit_with_credentials(module, credentials, account_id, assumed_role_arn, ref
     for value in list(module.no_log_values):
         if any(value in text for text in returned):
             module.no_log_values.discard(value)
+    extra = {}
+    if module.params["credentials_file"] is not None:
+        path = os.path.abspath(os.path.expanduser(module.params["credentials_file"]))
+        write_credentials_file(module, path, module.params["credentials_profile"], credentials, module.params["role_arn"])
+        extra = dict(credentials_file=path, credentials_profile=module.params["credentials_profile"])
     module.exit_json(
         changed=False,
         refreshed=refreshed,
@@ -277,6 +399,7 @@ def exit_with_credentials(module, credentials, account_id, assumed_role_arn, ref
         account_id=account_id,
         assumed_role_arn=assumed_role_arn,
         invocation=invocation,
+        **extra
     )
 
 
@@ -289,6 +412,8 @@ def main():
         duration_seconds=dict(type="int", default=3600),
         refresh_margin_seconds=dict(type="int", default=600),
         current=dict(type="dict", no_log=True),
+        credentials_file=dict(type="path"),
+        credentials_profile=dict(type="str", default="honeyhive-platform"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     match, expiration = validate(module)

@@ -327,6 +327,39 @@ def test_fault_after_lets_the_setup_phase_through(proxy):
     assert [e["injected"] for e in proxy.entries()] == [None, None, None, "throttle"]
 
 
+def test_hold_keeps_the_answer_of_the_nth_call_until_released(proxy, moto_endpoint):
+    """The second CreateVpc is done in moto and logged, but its answer waits for the release."""
+    body = proxy._call("POST", "/_proxy/config", {"hold": {"service": "ec2", "operation": "CreateVpc",
+                                                           "occurrence": 2, "seconds": 30}})[1]
+    assert body["hold"]["spec"] == {"service": "ec2", "operation": "CreateVpc", "occurrence": 2, "seconds": 30.0}
+    ec2 = proxy.client("ec2")
+    name = unique("held")
+    tags = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}]
+    ec2.create_vpc(CidrBlock="10.71.0.0/16", TagSpecifications=tags)
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(
+        ec2.create_vpc(CidrBlock="10.72.0.0/16", TagSpecifications=tags)["Vpc"]["VpcId"]))
+    thread.start()
+    try:
+        deadline = time.time() + 10
+        while len([e for e in proxy.entries() if e["operation"] == "CreateVpc"]) < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert not answers, "the held answer reached the client"
+        found = moto_client(moto_endpoint, "ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"]
+        assert sorted(v["CidrBlock"] for v in found) == ["10.71.0.0/16", "10.72.0.0/16"]
+        assert proxy.health()["hold"]["held"] >= 1
+    finally:
+        assert proxy._call("POST", "/_proxy/config", {"hold": None})[0] == 200
+        thread.join(timeout=10)
+    assert answers and answers[0].startswith("vpc-")
+    for bad in ({"hold": "CreateVpc"}, {"hold": {"service": "ec2"}}, {"hold": {"operation": "CreateVpc", "occurrence": 0}},
+                {"hold": {"operation": "CreateVpc", "colour": "red"}}):
+        status, body = proxy._call("POST", "/_proxy/config", bad)
+        assert status == 400 and body["error"].startswith("hold")
+
+
 # ---------------------------------------------------------------------------------------------
 # Fault injection per protocol
 

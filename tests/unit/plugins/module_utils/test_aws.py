@@ -328,3 +328,40 @@ def test_diff_and_scrub():
     assert aws.diff(None, {"a": 1}) == {"before": {}, "after": {"a": 1}}
     assert aws.scrub_none({"a": None, "b": 0}) == {"b": 0}
     assert aws.invalid_value("x", "y", "Allowed: z.") == "Invalid value for option 'x': 'y'. Allowed: z."
+
+
+def test_single_attempt_config_wins_over_the_configured_retries():
+    config = aws.single_attempt_config({"retries": {"mode": "standard", "total_max_attempts": 10},
+                                        "connect_timeout": 7})
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+    assert config.connect_timeout == 7
+    assert aws.single_attempt_config(None).retries == {"total_max_attempts": 1, "mode": "standard"}
+
+
+def test_single_attempt_client_makes_one_attempt_despite_aws_config(monkeypatch):
+    """The module's aws_config (retries on) is merged after `config`: the single attempt must survive it."""
+    from ansible_collections.amazon.aws.plugins.module_utils import botocore as aws_botocore
+
+    made = {}
+
+    def fake_conn(conn_type, resource=None, region=None, endpoint=None, **params):
+        made.update(params)
+        return object()
+
+    monkeypatch.setattr(aws_botocore, "_boto3_conn", fake_conn)
+
+    class Module:
+        params = {"aws_config": {"retries": {"mode": "standard", "total_max_attempts": 10}}, "region": "us-west-2",
+                  "endpoint_url": None, "access_key": None, "secret_key": None, "session_token": None,
+                  "profile": None, "validate_certs": True, "aws_ca_bundle": None}
+
+        def client(self, service, retry_decorator=None, **extra):
+            from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+            return AnsibleAWSModule.client(self, service, retry_decorator, **extra)
+
+    aws.single_attempt_client(Module(), "ec2")
+    final = aws_botocore.botocore.config.Config(user_agent="x")
+    for key in ("config", "aws_config"):
+        if made.get(key) is not None:
+            final = final.merge(made[key])
+    assert final.retries["total_max_attempts"] == 1

@@ -6,6 +6,7 @@ checked by reading resources back, not by trusting the module's output.
 """
 from __future__ import annotations
 
+import configparser
 import datetime
 
 import boto3
@@ -220,3 +221,65 @@ def test_short_external_id_does_not_corrupt_returned_credentials(run_module, aws
         aws_session_token=token,
     )
     assert sts.get_caller_identity()["Account"] == "111122223333"
+
+
+def _mode(path):
+    return oct(path.stat().st_mode & 0o777)
+
+
+def test_credentials_file_holds_a_private_profile_that_works(run_module, aws_env, moto_endpoint, tmp_path, monkeypatch):
+    path = tmp_path / "sessions" / "deploy.credentials"
+    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), credentials_profile="hh-test"))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert result["credentials_file"] == str(path) and result["credentials_profile"] == "hh-test"
+    assert _mode(path) == "0o600" and _mode(path.parent) == "0o700"
+    creds = result["credentials"]
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    assert parser.sections() == ["hh-test"]
+    assert dict(parser["hh-test"]) == {"aws_access_key_id": creds["access_key"], "aws_secret_access_key": creds["secret_key"],
+                                       "aws_session_token": creds["session_token"]}
+
+    # The profile alone (no keys as options, none in the environment) reaches the target account.
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(path))
+    session = boto3.Session(profile_name="hh-test", region_name="us-west-2")
+    assert session.client("sts", endpoint_url=moto_endpoint).get_caller_identity()["Account"] == "111122223333"
+
+
+def test_credentials_file_is_replaced_on_refresh_and_left_alone_otherwise(run_module, aws_env, moto_endpoint, tmp_path):
+    path = tmp_path / "deploy.credentials"
+    first = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path)))
+    written = path.stat().st_mtime_ns
+    inode = path.stat().st_ino
+    again = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), current=first["credentials"]))
+    assert again["refreshed"] is False
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == (written, inode)
+
+    soon = dict(first["credentials"], expiration=iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)))
+    renewed = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), current=soon))
+    assert renewed["refreshed"] is True
+    text = path.read_text(encoding="utf-8")
+    assert renewed["credentials"]["session_token"] in text
+    assert first["credentials"]["session_token"] not in text
+    assert _mode(path) == "0o600"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deploy.credentials"]  # no temporary file left
+
+
+def test_credentials_directory_is_made_private(run_module, aws_env, moto_endpoint, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(shared / "c")))
+    assert not result.get("failed"), result
+    assert _mode(shared) == "0o700"
+
+
+def test_bad_credentials_profile_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, tmp_path):
+    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(tmp_path / "c"),
+                                               credentials_profile="has space"))
+    assert result["failed"] and "credentials_profile" in result["msg"]
+    assert api_calls == []
+    assert not (tmp_path / "c").exists()
