@@ -7,16 +7,16 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 LINK := .local/collections/ansible_collections/honeyhive/platform
-SCENARIOS ?= substrate
+SCENARIOS ?= substrate hosting
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv up down demo test unit lint molecule integration build clean bench
+.PHONY: help venv kube up down demo test unit lint molecule integration build clean bench
 
 help:
 	@echo "make demo   converge the platform against local emulators and print the summary"
 	@echo "make test   unit tests, lint, bad-input and secrets suites, and the molecule scenarios ($(SCENARIOS))"
-	@echo "make up     start the local emulators in the background and write .local/env"
+	@echo "make up     start the local emulators and Kubernetes control plane in the background, write .local/env"
 	@echo "make down   stop what make up started"
 	@echo "make build  build the collection artifact"
 	@echo "make bench  converge and no-op timings, AWS calls per resource, three regions (.local/bench.json)"
@@ -32,15 +32,20 @@ $(LINK):
 
 venv: $(STAMP) $(LINK)
 
-up: venv
-	@scripts/local.sh up .local
+# The local Kubernetes control plane, built from its Go modules into a cache outside the
+# clone (tools/local-kube/README.md); the first build takes a while, later ones seconds.
+kube:
+	@tools/local-kube/build.sh >/dev/null
+
+up: venv kube
+	@HONEYHIVE_LOCAL_KUBE=1 scripts/local.sh up .local
 	@echo "run: . .local/env && ansible-playbook site.yml -i inventories/local"
 
 down:
 	@scripts/local.sh down .local
 
-demo: venv
-	@scripts/local.sh up .local/demo >/dev/null
+demo: venv kube
+	@HONEYHIVE_LOCAL_KUBE=1 scripts/local.sh up .local/demo >/dev/null
 	@trap 'scripts/local.sh down .local/demo >/dev/null' EXIT; \
 	  . .local/demo/env; \
 	  ansible-playbook site.yml -i inventories/local
@@ -53,13 +58,15 @@ lint: venv
 	$(VENV)/bin/ansible-lint --profile production
 	scripts/lint-security.sh
 
-integration: venv
+integration: venv kube
 	$(VENV)/bin/pytest tests/integration
 
 molecule: venv
 	@for s in $(SCENARIOS); do scripts/molecule.sh "$$s"; done
 
-test: unit lint integration molecule
+# Every tier; the control plane builds in the background while the AWS-only tiers run.
+test: venv
+	@SCENARIOS="$(SCENARIOS)" scripts/test.sh
 
 bench: venv
 	$(VENV)/bin/python scripts/bench.py

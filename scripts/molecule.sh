@@ -5,6 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scenario=${1:?usage: scripts/molecule.sh SCENARIO}
 state="$ROOT/.local/molecule-$scenario"
+# Every scenario gets the local Kubernetes control plane (built from its Go modules on first
+# use, then cached) and the packaged test charts: teardown.yml covers the hosting phase too.
+export HONEYHIVE_LOCAL_KUBE=1
 "$ROOT/scripts/local.sh" up "$state"
 trap '"$ROOT/scripts/local.sh" down "$state"' EXIT
 # shellcheck disable=SC1091

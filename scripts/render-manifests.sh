@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Render the hosting roles' Kubernetes objects for every inventory into OUT_DIR
+# (OUT_DIR/<deployment>/<role>/<kind>-<name>.yaml) without any AWS or Kubernetes call.
+#   scripts/render-manifests.sh [OUT_DIR]   (default .local/rendered)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:-$ROOT/.local/rendered}
+rm -rf "$out"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+inventories=()
+for inventory in "$ROOT"/inventories/*/; do
+  inventories+=(-i "$inventory")
+done
+# One run over every inventory (their VPC networks never overlap, which preflight checks).
+# Rendering needs neither the deployment role nor the chart source.
+"$ROOT/.venv/bin/ansible-playbook" "$ROOT/playbooks/render.yml" "${inventories[@]}" \
+  -e platform_render_dir="$out" -e platform_assume_role=false -e platform_chart_source=upstream >/dev/null
+printf 'render-manifests: %s manifests in %s\n' "$(find "$out" -name '*.yaml' | wc -l)" "$out" >&2
