@@ -1,89 +1,191 @@
-"""Shared fixtures of the integration tier.
+"""Fixtures of the integration tier (the helpers they use are in harness.py).
 
-* ``emulators``: one stack of the local emulators (moto behind ``scripts/aws_proxy.py``,
-  and ``scripts/twingate_double.py``) per test module, started with
-  ``scripts/local.sh up STATE_DIR`` in a temporary directory and stopped by PID with
-  ``scripts/local.sh down STATE_DIR``. It yields a :class:`Stack` with the environment that
-  ``STATE_DIR/env`` exports, plus helpers for the proxy's request log.
+* ``emulators``: one stack of the local emulators per test module, for suites that never
+  converge (bad input).
+* ``reference_converge`` / ``reference``: the session's one clean converge of ``site.yml`` at
+  -vvv through ansible-runner, the way AWX runs playbooks
+  (``converge_and_record_credentials.yml``), with the run's secrets passed the way users pass
+  them, in an extra-vars file. The secrets suite inspects its output; the fault and
+  interruption suites compare their read-back with its read-back
+  (``tests/integration/readback.py``) and pick their kill points from its request log.
+* ``early_jobs``: a suite whose module defines ``start_early`` runs its converges in a thread
+  from the start of the session, beside the bad-input cases (``harness.Job``).
+* ``integration_notes``: lines printed at the end of the session (seeds, fault counts, wall
+  times).
 
-The tier runs whole playbooks, so it is run on its own:
+The converging suites carry the marker ``converge``; when ``site.yml`` runs a phase that needs
+the local Kubernetes control plane they also get ``kube`` (``make test`` runs those after the
+control plane is built). The tier runs whole playbooks, so it is run on its own:
 ``.venv/bin/pytest -q tests/integration -x``.
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import urllib.request
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-LOCAL_SH = ROOT / "scripts" / "local.sh"
-VENV_BIN = ROOT / ".venv" / "bin"
-
-
-def _ensure_collection_link() -> None:
-    """``make venv`` links the checkout into .local/collections; do the same for a bare clone."""
-    link = ROOT / ".local" / "collections" / "ansible_collections" / "honeyhive" / "platform"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path("../../../.."))
+import readback
+from harness import ROOT, SECRET_VARIABLES, Job, Stack, site_needs_kube, start_stack, stop_stack
 
 
-def read_env_file(path: Path) -> dict:
-    """The environment after sourcing ``path`` (as ``. STATE_DIR/env`` would give a shell)."""
-    out = subprocess.run(
-        ["bash", "-c", 'set -a; . "$1"; env -0', "read_env_file", str(path)],
-        check=True, capture_output=True, env=dict(os.environ),
-    )
-    env = {}
-    for entry in out.stdout.decode().split("\0"):
-        if "=" in entry:
-            key, _, value = entry.partition("=")
-            env[key] = value
-    return env
+def pytest_configure(config):
+    config.addinivalue_line("markers", "converge: converges site.yml against the local emulators")
+    config.addinivalue_line("markers", "kube: needs the local Kubernetes control plane")
 
 
-@dataclass
-class Stack:
-    state_dir: Path
-    env: dict
+_NOTES: list = []
 
-    @property
-    def request_log(self) -> Path:
-        return Path(self.env["HONEYHIVE_AWS_REQUEST_LOG"])
 
-    @property
-    def logs_dir(self) -> Path:
-        return self.state_dir / "logs"
+@pytest.fixture(scope="session")
+def integration_notes():
+    """Lines for the end of the session's report (seeds, fault counts, wall times)."""
+    return _NOTES
 
-    def reset_request_log(self) -> None:
-        request = urllib.request.Request(
-            self.env["AWS_ENDPOINT_URL"] + "/_proxy/reset-log", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert answer.status == 200
 
-    def requests(self) -> list:
-        if not self.request_log.exists():
-            return []
-        lines = self.request_log.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _NOTES:
+        terminalreporter.section("integration runs")
+        for line in _NOTES:
+            terminalreporter.write_line(line)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not site_needs_kube():
+        return
+    for item in items:
+        if item.get_closest_marker("converge") and not item.get_closest_marker("kube"):
+            item.add_marker(pytest.mark.kube)
 
 
 @pytest.fixture(scope="module")
 def emulators(tmp_path_factory):
-    """The local emulators for one test module; stopped by PID at its end."""
-    _ensure_collection_link()
+    """The local emulators (no control plane) for one test module; stopped by PID at its end."""
     state = tmp_path_factory.mktemp("emulators")
-    env = dict(os.environ, VENV=str(ROOT / ".venv"))
-    env.pop("HONEYHIVE_FAULTS", None)
-    up = subprocess.run([str(LOCAL_SH), "up", str(state)], env=env, capture_output=True, text=True)
     try:
-        assert up.returncode == 0, f"local.sh up failed:\n{up.stdout}\n{up.stderr}"
-        yield Stack(state_dir=state, env=read_env_file(state / "env"))
+        yield start_stack(state, kube=False)
     finally:
-        subprocess.run([str(LOCAL_SH), "down", str(state)], env=env, capture_output=True, text=True)
+        stop_stack(state)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early_jobs(request, tmp_path_factory, integration_notes):
+    """``{module name: Job}`` for the selected modules that define ``start_early``."""
+    jobs = {}
+    modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
+    for module in sorted(modules, key=lambda m: m.__name__):
+        target = getattr(module, "start_early", None)
+        if target is None:
+            continue
+        name = module.__name__.rpartition(".")[2]
+        job = Job(name, target, tmp_path_factory.mktemp(name), integration_notes)
+        jobs[name] = job if os.environ.get("HONEYHIVE_IT_SERIAL") == "1" else job.start()
+    yield jobs
+    for job in jobs.values():
+        job.cancel()
+
+
+# --------------------------------------------------------------------------------------------
+# The session's clean converge
+
+
+@dataclass
+class ReferenceConverge:
+    stack: Stack
+    result: object
+    stdout: str
+    artifacts: Path
+    home: Path
+    credentials_file: Path
+    scratch: Path
+    requests: list
+    seconds: float
+    _snapshot: object = None
+
+    def snapshot(self):
+        """The read-back of the clean converge (taken once; nothing changes the stack after it)."""
+        if self._snapshot is None:
+            self._snapshot = readback.take(self.stack.env)
+        return self._snapshot
+
+
+CONVERGE_PLAYBOOK = "tests/integration/converge_and_record_credentials.yml"
+
+
+@pytest.fixture(scope="session")
+def reference_converge(tmp_path_factory, integration_notes):
+    """One clean converge of site.yml at -vvv through ansible-runner, shared by the session.
+
+    AWX writes a job's inputs into a private data dir: the environment (``env/envvars``), the
+    extra vars (``env/extravars``, which holds the run's secrets, as a vault or vars file of a
+    user would) and the inventory; the project is this checkout.
+    """
+    ansible_runner = pytest.importorskip("ansible_runner")
+    base = tmp_path_factory.mktemp("reference")
+    state = base / "emulators"
+    stack = start_stack(state)
+    try:
+        private, home = base / "private", base / "home"
+        credentials_file = base / "credentials.json"
+        (private / "env").mkdir(parents=True)
+        home.mkdir()
+        shutil.copytree(ROOT / "inventories" / "local", private / "inventory")
+        envvars = {key: value for key, value in stack.exports.items() if key not in SECRET_VARIABLES}
+        envvars.update(
+            PATH=stack.env["PATH"],
+            # A home of its own, so ~/.ansible/tmp holds only what this run left behind.
+            HOME=str(home),
+            HONEYHIVE_TEST_CREDENTIALS_FILE=str(credentials_file),
+            ANSIBLE_NOCOLOR="1",
+        )
+        (private / "env" / "envvars").write_text(yaml.safe_dump(envvars), encoding="utf-8")
+        extravars = private / "env" / "extravars"
+        extravars.write_text(yaml.safe_dump(stack.secret_vars()), encoding="utf-8")
+        extravars.chmod(0o600)
+
+        stack.reset_request_log()
+        started = time.monotonic()
+        with pytest.MonkeyPatch.context() as patch:
+            # Nothing of the invoking shell may reach the job: no credentials, no secrets.
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "MOTO_ACCOUNT_ID",
+                         "AWS_SHARED_CREDENTIALS_FILE", *SECRET_VARIABLES):
+                patch.delenv(name, raising=False)
+            result = ansible_runner.run(
+                private_data_dir=str(private),
+                project_dir=str(ROOT),
+                playbook=CONVERGE_PLAYBOOK,
+                verbosity=3,
+                quiet=True,
+                ident="converge",
+            )
+        seconds = round(time.monotonic() - started, 1)
+        integration_notes.append(f"reference converge (-vvv, ansible-runner; shared by the session): {seconds} s, "
+                                 f"status {result.status}")
+        yield ReferenceConverge(
+            stack=stack, result=result, stdout=result.stdout.read(), artifacts=Path(result.config.artifact_dir),
+            home=home, credentials_file=credentials_file, scratch=base / "scratch", requests=stack.requests(),
+            seconds=seconds,
+        )
+    finally:
+        stop_stack(state)
+
+
+@pytest.fixture(scope="session")
+def reference(reference_converge):
+    """The clean converge, checked: it succeeded and its read-back covers every kind it made."""
+    result = reference_converge.result
+    if result.rc != 0 or result.status != "successful":
+        pytest.fail(f"the clean reference converge failed (status {result.status}, rc {result.rc}):\n"
+                    f"{reference_converge.stdout[-6000:]}")
+    snapshot = reference_converge.snapshot()
+    made, unknown = readback.covered_kinds(reference_converge.requests)
+    assert not unknown, (
+        f"site.yml now makes resources with {unknown}, which tests/integration/readback.py cannot read back: "
+        "add them to its CREATE_KINDS and to the Reader")
+    empty = sorted(kind for kind in made if not snapshot.kinds.get(kind) and kind not in snapshot.unavailable)
+    assert not empty, f"the clean converge made {empty}, but the read-back found none of them"
+    return reference_converge

@@ -1,26 +1,23 @@
 """No secret the collection generates or receives reaches any output of a run.
 
-One converge of the whole platform at -vvv through ansible-runner, the way AWX runs
-playbooks (a private data dir with ``env/envvars`` and ``inventory/``; the project is this
-checkout), of ``converge_and_record_credentials.yml``: ``site.yml`` followed by a play that
-writes the assumed-role credentials of the run to a file (with no_log). Then every secret is
-collected:
+The session's clean converge (``reference_converge`` in conftest.py): the whole platform at
+-vvv through ansible-runner, the way AWX runs playbooks, of
+``converge_and_record_credentials.yml`` (``site.yml``, then a play that writes the
+assumed-role credentials of the run to a file, with no_log). The run gets its secrets the way
+users pass them, in an extra-vars file (AWX's ``env/extravars``; a vault works the same), never
+in its environment. Then every secret is collected:
 
-* the deployment role's ExternalId (``HONEYHIVE_EXTERNAL_ID``) and the Twingate API token
-  (``TWINGATE_API_TOKEN``), which the run received;
+* the deployment role's ExternalId and the Twingate API token, which the run received;
 * the access key id, secret key and session token of the assumed role the run used;
 * each Twingate connector's access and refresh token, read back from Secrets Manager in the
   target account (moto keeps accounts apart) with the deployment role's credentials;
 
 and none of them, raw, JSON-escaped or URL-encoded, may appear in the runner's stdout, in
-any file of its artifacts (job events included), in any log of the emulators, or in any file
-under ~/.ansible/tmp (which must be empty after the run). A self-check first proves that the
-scan finds a secret planted in a scratch copy of the artifacts.
-
-Known leaks (see KNOWN_LEAKS), each asserted on its own as a strict xfail until fixed: the
-assumed role's access key id is in the result of every AWS task, and ansible-runner's
-``artifacts/<ident>/command`` holds the job's environment, where the collection takes the
-ExternalId and the Twingate API token from.
+any file of its artifacts (job events and the ``command`` file included), in any log of the
+emulators, or in any file under ~/.ansible/tmp (which must be empty after the run). A
+self-check first proves that the scan finds a secret planted in a scratch copy of the
+artifacts. The assumed credentials live in one place only: the session's private
+credentials file (0600 in a 0700 directory), which the AWS modules read as a profile.
 """
 from __future__ import annotations
 
@@ -32,7 +29,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,36 +37,10 @@ ansible_runner = pytest.importorskip("ansible_runner")
 TARGET_ACCOUNT = "111122223333"
 DEPLOYMENT_ROLE_ARN = f"arn:aws:iam::{TARGET_ACCOUNT}:role/honeyhive-deployment-test-us-west-2"
 REGION = "us-west-2"
-PLAYBOOK = "tests/integration/converge_and_record_credentials.yml"
-# What STATE_DIR/env exports that the run needs (the rest of the environment is inherited).
-STACK_VARIABLES = (
-    "PATH", "ANSIBLE_CONFIG", "AWS_ENDPOINT_URL", "HONEYHIVE_MOTO_URL", "HONEYHIVE_AWS_REQUEST_LOG",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "HONEYHIVE_EXTERNAL_ID",
-    "TWINGATE_API_URL", "TWINGATE_API_TOKEN", "HONEYHIVE_LOCAL_STATE",
-)
+EXTERNAL_ID_LABEL = "ExternalId (platform_external_id)"
+TWINGATE_TOKEN_LABEL = "Twingate API token (twingate_api_token)"
 
-
-EXTERNAL_ID_LABEL = "ExternalId (HONEYHIVE_EXTERNAL_ID)"
-TWINGATE_TOKEN_LABEL = "Twingate API token (TWINGATE_API_TOKEN)"
-ACCESS_KEY_LABEL = "assumed-role credentials: access_key"
-
-# Leaks found and reported; each is asserted on its own as a strict xfail. When one is fixed
-# its test passes, which fails the run (XPASS strict): then remove the entry here, and the
-# main test covers that secret in that place again. Each entry: (matches a hit, reason).
-KNOWN_LEAKS = {
-    "access-key-id-in-task-results": (
-        lambda where, label: label == ACCESS_KEY_LABEL,
-        "amazon.aws declares the access_key option without no_log, and playbooks/substrate.yml passes the assumed "
-        "role's credentials as module options (module_defaults): the access key id is in invocation.module_args of "
-        "every AWS task result, printed at -vvv and kept in ansible-runner's job events at any verbosity",
-    ),
-    "environment-in-runner-command-artifact": (
-        lambda where, label: (Path(where).name == "command" and Path(where).parent.parent.name == "artifacts"
-                              and label in (EXTERNAL_ID_LABEL, TWINGATE_TOKEN_LABEL)),
-        "ansible-runner writes the job's whole environment to artifacts/<ident>/command, and the collection takes "
-        "the ExternalId and the Twingate API token from the environment (HONEYHIVE_EXTERNAL_ID, TWINGATE_API_TOKEN)",
-    ),
-}
+pytestmark = pytest.mark.converge
 
 
 def variants(secret: str) -> set[bytes]:
@@ -107,47 +77,17 @@ def report(hits: list[tuple[str, str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def run(emulators, tmp_path_factory):
-    """Converge once at -vvv through ansible-runner; return what the tests inspect."""
-    base = tmp_path_factory.mktemp("secrets")
-    private = base / "private"
-    home = base / "home"
-    credentials_file = base / "credentials.json"
-    (private / "env").mkdir(parents=True)
-    home.mkdir()
-    # AWX writes the job's inputs into the private data dir: the environment (secrets
-    # included, as AWX injects credentials) and the inventory.
-    shutil.copytree(ROOT / "inventories" / "local", private / "inventory")
-    envvars = {name: emulators.env[name] for name in STACK_VARIABLES if name in emulators.env}
-    envvars.update(
-        # A home of its own, so ~/.ansible/tmp holds only what this run left behind.
-        HOME=str(home),
-        HONEYHIVE_TEST_CREDENTIALS_FILE=str(credentials_file),
-        ANSIBLE_NOCOLOR="1",
-    )
-    (private / "env" / "envvars").write_text(yaml.safe_dump(envvars), encoding="utf-8")
-
-    emulators.reset_request_log()
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "MOTO_ACCOUNT_ID"):
-            patch.delenv(name, raising=False)
-        result = ansible_runner.run(
-            private_data_dir=str(private),
-            project_dir=str(ROOT),
-            playbook=PLAYBOOK,
-            verbosity=3,
-            quiet=True,
-            ident="converge",
-        )
-    stdout = result.stdout.read()
+def run(reference_converge):
+    """The session's clean converge at -vvv; what the tests inspect."""
+    ref = reference_converge
     return {
-        "result": result,
-        "stdout": stdout,
-        "artifacts": Path(result.config.artifact_dir),
-        "home": home,
-        "credentials_file": credentials_file,
-        "stack": emulators,
-        "scratch": base / "scratch",
+        "result": ref.result,
+        "stdout": ref.stdout,
+        "artifacts": ref.artifacts,
+        "home": ref.home,
+        "credentials_file": ref.credentials_file,
+        "stack": ref.stack,
+        "scratch": ref.scratch,
     }
 
 
@@ -157,8 +97,8 @@ def secrets(run):
     stack = run["stack"]
     external_id = stack.env["HONEYHIVE_EXTERNAL_ID"]
     found = {
-        "ExternalId (HONEYHIVE_EXTERNAL_ID)": external_id,
-        "Twingate API token (TWINGATE_API_TOKEN)": stack.env["TWINGATE_API_TOKEN"],
+        EXTERNAL_ID_LABEL: external_id,
+        TWINGATE_TOKEN_LABEL: stack.env["TWINGATE_API_TOKEN"],
     }
     credentials = json.loads(run["credentials_file"].read_text(encoding="utf-8"))
     for key in ("access_key", "secret_key", "session_token"):
@@ -223,23 +163,30 @@ def runner_output_hits(run, secrets: dict) -> list[tuple[str, str]]:
     return hits + scan(files_under(run["artifacts"]), secrets)
 
 
-def known(where: str, label: str) -> bool:
-    return any(matches(where, label) for matches, _reason in KNOWN_LEAKS.values())
-
-
 def test_no_secret_in_the_runner_output_or_artifacts(run, secrets):
-    hits = [hit for hit in runner_output_hits(run, secrets) if not known(*hit)]
+    hits = runner_output_hits(run, secrets)
     assert not hits, "secrets in the run's output:\n" + report(hits)
 
 
-@pytest.mark.parametrize("leak", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for name, (_matches, reason) in KNOWN_LEAKS.items()
-])
-def test_known_leak_is_gone(leak, run, secrets):
-    matches = KNOWN_LEAKS[leak][0]
-    hits = [hit for hit in runner_output_hits(run, secrets) if matches(*hit)]
-    assert not hits, f"{len(hits)} places still hold it, e.g.:\n" + report(hits[:5])
+def test_the_secrets_went_in_through_the_extra_vars_file(run, secrets):
+    """The job's command names the extra-vars file; its environment holds no secret."""
+    command = json.loads((run["artifacts"] / "command").read_text(encoding="utf-8"))
+    assert any(str(arg).startswith("@") and str(arg).endswith("env/extravars") for arg in command["command"]), command["command"]
+    for name in ("HONEYHIVE_EXTERNAL_ID", "TWINGATE_API_TOKEN"):
+        assert name not in command.get("env", {}), f"{name} is in the job's environment"
+
+
+def test_assumed_credentials_are_only_in_the_private_session_file(run, secrets):
+    """The AWS modules read the assumed credentials as a profile of the session's private file."""
+    sessions = Path(run["stack"].env["HONEYHIVE_SESSION_DIR"])
+    files = sorted(sessions.iterdir())
+    assert [path.name for path in files] == ["local-us-west-2.credentials"], files
+    assert oct(sessions.stat().st_mode & 0o777) == "0o700"
+    assert oct(files[0].stat().st_mode & 0o777) == "0o600"
+    text = files[0].read_text(encoding="utf-8")
+    for key in ("access_key", "secret_key", "session_token"):
+        assert secrets[f"assumed-role credentials: {key}"] in text, key
+    assert "profile: honeyhive-platform-local-us-west-2" in run["stdout"], "the AWS modules did not use the profile"
 
 
 def test_no_secret_in_the_emulator_logs(run, secrets):
