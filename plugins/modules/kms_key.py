@@ -22,6 +22,15 @@ description:
     run that changes nothing costs four or five calls.
   - O(state=absent) schedules the deletion of the key after O(pending_window) days and
     deletes its aliases.
+  - KMS has no client token for C(CreateKey), and the alias can only be created after the
+    key. So that a run stopped between the two does not make a second key, a key that is
+    not found by its alias is looked for among the account's keys without any alias
+    (C(ListAliases), C(ListKeys), then C(ListResourceTags) of each key without an alias):
+    an enabled or disabled key whose tags include every one of O(tags) (given with
+    C(CreateKey), so present from its first moment) is adopted - it gets the alias and the
+    rest of the settings - instead of creating another. With several such keys the oldest
+    is adopted and a warning names the others. This search runs only when the alias is not
+    found, never on a run that finds the key, and not when O(tags) is empty.
 options:
   alias:
     description:
@@ -265,8 +274,12 @@ class Key(object):
         params = self.params
         tags = stringify_tags(params["tags"]) if params["tags"] is not None else None
         key = self.describe()
+        adopted = False
         if key is None:
-            return self.create(tags), {}
+            key = self.orphan(tags)
+            if key is None:
+                return self.create(tags), {}
+            adopted = True
         key_id = key["KeyId"]
         before = dict(key_arn=key["Arn"], key_id=key_id, key_state=key.get("KeyState"), description=key.get("Description"))
         after = dict(before)
@@ -331,15 +344,57 @@ class Key(object):
             final.update(to_set)
             after["tags"] = final
 
-        after["aliases"] = self.ensure_aliases(key_id)
+        after["aliases"] = self.ensure_aliases(key_id, adopted=adopted)
+        if adopted:
+            before["aliases"] = []
         return after, before
 
-    def ensure_aliases(self, key_id, created=False):
-        """O(alias) on a new key, and O(extra_aliases) when given. A key found by its
-        alias has that alias already."""
+    def orphan(self, tags):
+        """The key a stopped run created without its alias (see the description), or None."""
+        if not tags:
+            return None
+        aliased, request = set(), {}
+        while True:
+            page = self.read("aliases", "list_aliases", **request)
+            aliased.update(a["TargetKeyId"] for a in page.get("Aliases") or [] if a.get("TargetKeyId"))
+            if not page.get("Truncated"):
+                break
+            request = dict(Marker=page["NextMarker"])
+        candidates, request = [], {}
+        while True:
+            page = self.read("keys", "list_keys", **request)
+            candidates.extend(k["KeyId"] for k in page.get("Keys") or [] if k["KeyId"] not in aliased)
+            if not page.get("Truncated"):
+                break
+            request = dict(Marker=page["NextMarker"])
+        found = []
+        for key_id in candidates:
+            try:
+                listed = self.client.list_resource_tags(KeyId=key_id, Limit=50, aws_retry=True)
+            except is_boto3_error_code(["AccessDeniedException", "NotFoundException", "KMSInvalidStateException"]):
+                continue  # a key this role may not read is not one it created
+            except boto_errors() as e:  # pylint: disable=duplicate-except
+                self.module.fail_json_aws(e, msg="Failed to read the tags of key %s" % key_id)
+            current = tags_to_dict(listed.get("Tags") or [], "TagKey", "TagValue")
+            if any(current.get(k) != v for k, v in tags.items()):
+                continue
+            key = self.read("metadata", "describe_key", KeyId=key_id)["KeyMetadata"]
+            if key.get("KeyManager", "CUSTOMER") == "CUSTOMER" and key.get("KeyState") in ("Enabled", "Disabled"):
+                found.append(key)
+        if not found:
+            return None
+        found.sort(key=lambda k: (str(k.get("CreationDate") or ""), k["KeyId"]))
+        if len(found) > 1:
+            self.module.warn("Keys %s also carry the tags of alias/%s and have no alias; key %s, the oldest, gets the alias."
+                             % (", ".join(k["KeyId"] for k in found[1:]), self.alias, found[0]["KeyId"]))
+        return found[0]
+
+    def ensure_aliases(self, key_id, created=False, adopted=False):
+        """O(alias) on a new or adopted key, and O(extra_aliases) when given. A key found
+        by its alias has that alias already."""
         extra = self.params["extra_aliases"]
         wanted = [self.alias] + [alias_name(a) for a in extra or [] if alias_name(a) != self.alias]
-        if extra is None and not created:
+        if extra is None and not created and not adopted:
             return wanted
         current = self.key_aliases(key_id) if key_id and not created else []
         for name in wanted:

@@ -87,6 +87,8 @@ CREATE_PREFIXES = ("Create", "Allocate", "Register", "Request", "Run", "Import",
 
 # A random label of a DNS name (ACM validation records): _<32 hex digits>.
 _RANDOM_LABEL = re.compile(r"_[0-9a-f]{16,}")
+# The issuer of an EKS cluster's OIDC provider ends in an id made when the cluster is created.
+_EKS_ISSUER = re.compile(r"^((?:https://)?oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/id/)[A-Za-z0-9]+$")
 
 
 @dataclass
@@ -415,7 +417,8 @@ class Reader:
                                               "roles": sorted(r["RoleName"] for r in profile.get("Roles", []))})
         for provider in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", []):
             detail = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider["Arn"])
-            self.add("iam_oidc_provider", {"url": detail.get("Url"), "client_ids": sorted(detail.get("ClientIDList", [])),
+            url = _EKS_ISSUER.sub(r"\1(the id of an EKS cluster's issuer)", detail.get("Url") or "")
+            self.add("iam_oidc_provider", {"url": url, "client_ids": sorted(detail.get("ClientIDList", [])),
                                            "tags_name": _tags(detail.get("Tags")).get("Name")})
 
     # --------------------------------------------------------------------------- the rest

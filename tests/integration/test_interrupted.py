@@ -40,18 +40,6 @@ KILL_POINTS = [
 MIN_POINTS = 5
 HOLD_SECONDS = 120
 
-# Differences from the clean run that a kill point is known to leave, each waiting for a fix
-# outside this suite; asserted on their own as strict xfails, so a fix makes its test pass
-# (XPASS strict fails the run): then remove the entry, and the main test covers it again.
-# Each entry: (matches (kind, "missing" | "extra", entry), reason).
-KNOWN_DIFFERENCES = {
-    "kms-key-left-without-its-alias": (
-        lambda kind, side, entry: kind == "kms_key" and side == "extra" and '"aliases":[]' in entry,
-        "the KMS key module finds the platform key by its alias only, and creates the alias after the key: a run "
-        "stopped in between leaves a key with the Name tag and no alias, and the next run makes a second key",
-    ),
-}
-
 pytestmark = pytest.mark.converge
 
 
@@ -136,29 +124,13 @@ def differences(chain, reference) -> list:
     return found
 
 
-def known(kind: str, side: str, entry: str) -> bool:
-    return any(matches(kind, side, entry) for matches, _reason in KNOWN_DIFFERENCES.values())
-
-
 def test_no_duplicate_and_nothing_missing_after_the_kills(chain, reference):
-    unexplained = [found for found in differences(chain, reference) if not known(*found)]
+    found = differences(chain, reference)
     killed = ", ".join(kill["point"] for kill in chain["kills"])
-    assert not unexplained, (
+    assert not found, (
         f"after runs killed at {killed} and a full run, the read-back differs from the clean run's:\n"
-        + "\n".join(f"{kind}: {side} {entry}" for kind, side, entry in unexplained))
-    names = {kind: dupes for kind, dupes in chain["snapshot"].duplicates().items()
-             if not any(known(kind, "extra", entry) for entry in chain["snapshot"].kinds[kind])}
-    assert not names, f"resources of one name more than once: {names}"
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for name, (_matches, reason) in KNOWN_DIFFERENCES.items()
-])
-def test_known_difference_is_gone(name, chain, reference):
-    matches = KNOWN_DIFFERENCES[name][0]
-    left = [found for found in differences(chain, reference) if matches(*found)]
-    assert not left, f"still there: {left}"
+        + "\n".join(f"{kind}: {side} {entry}" for kind, side, entry in found))
+    assert not chain["snapshot"].duplicates(), f"resources of one name more than once: {chain['snapshot'].duplicates()}"
 
 
 def test_a_further_run_changes_nothing(chain):

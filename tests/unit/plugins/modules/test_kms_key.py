@@ -127,6 +127,43 @@ def test_a_pending_deletion_is_cancelled(run_module, kms, moto_endpoint, alias):
     assert kms.describe_key(KeyId=created["key_id"])["KeyMetadata"]["KeyState"] == "Enabled"
 
 
+def test_a_key_left_without_its_alias_is_adopted_not_duplicated(run_module, kms, moto_endpoint, alias, api_calls):
+    """A run stopped between CreateKey and CreateAlias left a key with the tags and no alias."""
+    tags = [{"TagKey": "Name", "TagValue": alias}, {"TagKey": "Environment", "TagValue": "test"}]
+    orphan = kms.create_key(Description="Platform key", Tags=tags)["KeyMetadata"]
+    # keys that must not be taken: one pending deletion, one whose tags differ, one with an alias
+    gone = kms.create_key(Tags=tags)["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=gone, PendingWindowInDays=7)
+    kms.create_key(Tags=[{"TagKey": "Name", "TagValue": alias + "-other"}])
+    aliased = kms.create_key(Tags=tags)["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/" + alias + "-taken", TargetKeyId=aliased)
+    before = {k["KeyId"] for k in kms.list_keys()["Keys"]}
+
+    api_calls.clear()
+    result = run_module(kms_key, args(moto_endpoint, alias, _ansible_diff=True))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert "CreateKey" not in api_calls
+    assert result["key_id"] == orphan["KeyId"]
+    assert kms.describe_key(KeyId="alias/" + alias)["KeyMetadata"]["KeyId"] == orphan["KeyId"]
+    assert {k["KeyId"] for k in kms.list_keys()["Keys"]} == before
+    assert "create alias %s" % alias in result["actions"]
+    assert result["diff"]["before"]["aliases"] == [] and result["diff"]["after"]["aliases"] == [alias]
+    assert kms.get_key_rotation_status(KeyId=orphan["KeyId"])["KeyRotationEnabled"] is True
+
+    api_calls.clear()
+    assert run_module(kms_key, args(moto_endpoint, alias))["changed"] is False
+    assert "ListKeys" not in api_calls
+
+
+def test_no_key_is_adopted_without_tags(run_module, kms, moto_endpoint, alias, api_calls):
+    kms.create_key(Description="Platform key")
+    api_calls.clear()
+    result = run_module(kms_key, args(moto_endpoint, alias, tags={}))
+    assert not result.get("failed"), result
+    assert "ListKeys" not in api_calls and "CreateKey" in api_calls
+
+
 @pytest.mark.parametrize("extra, fragment", [
     (dict(alias="alias/aws/s3"), "not under aws/"),
     (dict(pending_window=3), "Allowed: 7 to 30 days"),
