@@ -3,9 +3,10 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Converge benchmark against the local emulators (``make bench``; not part of ``make test``).
 
-On its own emulators (``scripts/local.sh up STATE_DIR``, stopped by PID at the end) it runs
-``ansible-playbook playbooks/substrate.yml -i inventories/local`` (``--playbook`` names another,
-such as ``site.yml``, whose hosting phase needs ``HONEYHIVE_LOCAL_KUBE=1``) and measures:
+On its own emulators (``scripts/local.sh up STATE_DIR`` with the local Kubernetes control
+plane, stopped by PID at the end) it runs ``ansible-playbook site.yml -i inventories/local``,
+the whole platform (``--playbook`` names another, such as ``playbooks/substrate.yml``), and
+measures:
 
 * the first converge: wall time, and per phase (play) and role from a task timeline
   (``scripts/ansible_callbacks/bench_timeline.py``);
@@ -19,14 +20,17 @@ such as ``site.yml``, whose hosting phase needs ``HONEYHIVE_LOCAL_KUBE=1``) and 
 * the tasks run, and tasks per managed resource;
 * three regions in one run: three throwaway inventories shaped like ``inventories/local``
   (distinct hosts and accounts, us-west-2 / us-east-1 / eu-west-1, non-overlapping CIDRs,
-  one emulator) converged with ``-i a -i b -i c`` on fresh emulators, against the single-region
-  first converge.
+  one emulator) converged with ``-i a -i b -i c`` on fresh emulators, against one region of
+  the same playbook on fresh emulators. That playbook is ``--three-region-playbook``, by
+  default the substrate phase: the one local control plane can stand in for one cluster, not
+  for three (three regions' releases of the same names would share it).
 
 Prints one table and writes ``.local/bench.json``. Exits 1 when a playbook run fails (the JSON
 then has ``error``); missed goals are reported, not failed.
 
 Usage: .venv/bin/python scripts/bench.py [--state-dir .local/bench] [--output .local/bench.json]
-                                         [--playbook playbooks/substrate.yml]
+                                         [--playbook site.yml]
+                                         [--three-region-playbook playbooks/substrate.yml]
                                          [--skip-three-region] [--measure-single-region]
 """
 from __future__ import annotations
@@ -81,8 +85,9 @@ class BenchError(Exception):
 # Emulators and playbook runs
 
 
-def local_sh(action, state):
+def local_sh(action, state, kube=True):
     env = {k: v for k, v in os.environ.items() if k != "HONEYHIVE_FAULTS"}
+    env["HONEYHIVE_LOCAL_KUBE"] = "1" if kube else "0"
     subprocess.run([str(ROOT / "scripts" / "local.sh"), action, str(state)], check=True, env=env,
                    stdout=subprocess.DEVNULL)
 
@@ -434,8 +439,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", default=str(ROOT / ".local" / "bench"), help="emulator state and run logs")
     parser.add_argument("--output", default=str(ROOT / ".local" / "bench.json"), help="JSON report")
-    parser.add_argument("--playbook", default="playbooks/substrate.yml",
-                        help="playbook to converge, relative to the repository (default: the substrate phase)")
+    parser.add_argument("--playbook", default="site.yml",
+                        help="playbook to converge, relative to the repository (default: the whole platform)")
+    parser.add_argument("--three-region-playbook", default="playbooks/substrate.yml",
+                        help="playbook of the three-region run (default: the substrate phase; one local "
+                             "control plane cannot stand in for three clusters)")
     parser.add_argument("--skip-three-region", action="store_true", help="skip the three-region run")
     parser.add_argument("--measure-single-region", action="store_true",
                         help="measure the one-region baseline on fresh emulators with the first generated "
@@ -517,20 +525,23 @@ def main(argv=None):
 
         if not args.skip_three_region:
             inventories = write_region_inventories(state)
+            regional = args.three_region_playbook
+            kube = regional not in ("playbooks/substrate.yml",)
+            result["three_region_playbook"] = regional
             baseline = first_s
             result["three_region_baseline"] = "first_converge_s"
-            if args.measure_single_region:
+            if args.measure_single_region or regional != args.playbook:
                 local_sh("down", state)
-                local_sh("up", state)
+                local_sh("up", state, kube=kube)
                 env = read_env(state)
-                baseline, _, _ = run_playbook(env, inventories[:1], "one-region", state, args.playbook)
+                baseline, _, _ = run_playbook(env, inventories[:1], "one-region", state, regional)
                 result["three_region_baseline"] = "one_region_s"
                 result["one_region_s"] = round(baseline, 1)
             local_sh("down", state)  # fresh emulators: every region converges from nothing
-            local_sh("up", state)
+            local_sh("up", state, kube=kube)
             env = read_env(state)
             reset_request_log(env)
-            three_s, three_cpu, three_timeline = run_playbook(env, inventories, "three-region", state, args.playbook)
+            three_s, three_cpu, three_timeline = run_playbook(env, inventories, "three-region", state, regional)
             result["three_region_api_calls"] = len(aws_requests(env, state / "requests-three-region.jsonl"))
             result["three_region_s"] = round(three_s, 1)
             result["three_region_cpu_s"] = round(three_cpu, 1)

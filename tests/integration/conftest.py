@@ -32,6 +32,10 @@ import yaml
 import readback
 from harness import ROOT, SECRET_VARIABLES, Job, Stack, site_needs_kube, start_stack, stop_stack
 
+# Variables of the invoking shell that must not reach the clean converge (credentials, secrets).
+CLEAN_ENVIRONMENT = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "MOTO_ACCOUNT_ID",
+                     "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", *SECRET_VARIABLES)
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "converge: converges site.yml against the local emulators")
@@ -74,19 +78,32 @@ def emulators(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def early_jobs(request, tmp_path_factory, integration_notes):
-    """``{module name: Job}`` for the selected modules that define ``start_early``."""
+    """``{name: Job}``: the session's clean converge (``reference``) when a selected test uses
+    it, and the converges of every selected module that defines ``start_early``, all started
+    now, side by side; each stack is stopped by PID when its job or the session ends."""
     jobs = {}
-    modules = {item.module for item in request.session.items if getattr(item, "module", None) is not None}
+    items = request.session.items
+    wanted = [("reference", _reference_job)] if any(
+        {"reference", "reference_converge"} & set(getattr(item, "fixturenames", ())) for item in items) else []
+    modules = {item.module for item in items if getattr(item, "module", None) is not None}
     for module in sorted(modules, key=lambda m: m.__name__):
         target = getattr(module, "start_early", None)
-        if target is None:
-            continue
-        name = module.__name__.rpartition(".")[2]
-        job = Job(name, target, tmp_path_factory.mktemp(name), integration_notes)
-        jobs[name] = job if os.environ.get("HONEYHIVE_IT_SERIAL") == "1" else job.start()
-    yield jobs
-    for job in jobs.values():
-        job.cancel()
+        if target is not None:
+            wanted.append((module.__name__.rpartition(".")[2], target))
+    with pytest.MonkeyPatch.context() as patch:
+        # Nothing of the invoking shell may reach a run: no credentials, no secrets.
+        for name in CLEAN_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        for name, target in wanted:
+            job = Job(name, target, tmp_path_factory.mktemp(name), integration_notes)
+            jobs[name] = job if os.environ.get("HONEYHIVE_IT_SERIAL") == "1" else job.start()
+        yield jobs
+        for job in jobs.values():
+            job.cancel()
+        for job in jobs.values():
+            job.join(timeout=300)
+        if "reference" in jobs:
+            stop_stack(jobs["reference"].base / "emulators")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,16 +133,18 @@ class ReferenceConverge:
 CONVERGE_PLAYBOOK = "tests/integration/converge_and_record_credentials.yml"
 
 
-@pytest.fixture(scope="session")
-def reference_converge(tmp_path_factory, integration_notes):
-    """One clean converge of site.yml at -vvv through ansible-runner, shared by the session.
+def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
+    """One clean converge of site.yml at -vvv through ansible-runner, shared by the session;
+    its emulators stay up for the read-back and are stopped by ``early_jobs``.
 
     AWX writes a job's inputs into a private data dir: the environment (``env/envvars``), the
     extra vars (``env/extravars``, which holds the run's secrets, as a vault or vars file of a
-    user would) and the inventory; the project is this checkout.
+    user would) and the inventory; the project is this checkout. ``early_jobs`` has removed
+    the invoking shell's credentials and secrets (``CLEAN_ENVIRONMENT``) from the environment
+    that ansible-runner passes on.
     """
-    ansible_runner = pytest.importorskip("ansible_runner")
-    base = tmp_path_factory.mktemp("reference")
+    import ansible_runner  # pylint: disable=import-outside-toplevel
+
     state = base / "emulators"
     stack = start_stack(state)
     try:
@@ -149,29 +168,33 @@ def reference_converge(tmp_path_factory, integration_notes):
 
         stack.reset_request_log()
         started = time.monotonic()
-        with pytest.MonkeyPatch.context() as patch:
-            # Nothing of the invoking shell may reach the job: no credentials, no secrets.
-            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "MOTO_ACCOUNT_ID",
-                         "AWS_SHARED_CREDENTIALS_FILE", *SECRET_VARIABLES):
-                patch.delenv(name, raising=False)
-            result = ansible_runner.run(
-                private_data_dir=str(private),
-                project_dir=str(ROOT),
-                playbook=CONVERGE_PLAYBOOK,
-                verbosity=3,
-                quiet=True,
-                ident="converge",
-            )
+        result = ansible_runner.run(
+            private_data_dir=str(private),
+            project_dir=str(ROOT),
+            playbook=CONVERGE_PLAYBOOK,
+            verbosity=3,
+            quiet=True,
+            ident="converge",
+            cancel_callback=job.cancelled.is_set,
+        )
         seconds = round(time.monotonic() - started, 1)
-        integration_notes.append(f"reference converge (-vvv, ansible-runner; shared by the session): {seconds} s, "
-                                 f"status {result.status}")
-        yield ReferenceConverge(
+        notes.append(f"reference converge (-vvv, ansible-runner; shared by the session): {seconds} s, "
+                     f"status {result.status}")
+        return ReferenceConverge(
             stack=stack, result=result, stdout=result.stdout.read(), artifacts=Path(result.config.artifact_dir),
             home=home, credentials_file=credentials_file, scratch=base / "scratch", requests=stack.requests(),
             seconds=seconds,
         )
-    finally:
+    except BaseException:
         stop_stack(state)
+        raise
+
+
+@pytest.fixture(scope="session")
+def reference_converge(early_jobs):
+    """The session's clean converge (``_reference_job``), started with the session."""
+    pytest.importorskip("ansible_runner")
+    return early_jobs["reference"].result()
 
 
 @pytest.fixture(scope="session")

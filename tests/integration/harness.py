@@ -359,6 +359,7 @@ class Job:
 
     def __init__(self, name: str, target, base: Path, notes: list):
         self.name = name
+        self.base = base
         self.proc = None
         self.cancelled = threading.Event()
         self._result = None
@@ -382,6 +383,10 @@ class Job:
         if self._error is not None:
             raise self._error
         return self._result
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
 
     def cancel(self) -> None:
         self.cancelled.set()

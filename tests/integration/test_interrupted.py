@@ -1,22 +1,22 @@
 """Runs killed in the middle of a create leave nothing that a re-run duplicates.
 
-On one stack of emulators, ``site.yml -i inventories/local`` is run and killed again and
-again, each time a little further into the converge, at the kill points below that the
-session's clean converge reaches (its request log says which calls it makes, in which order):
-right after the platform KMS key is created, after an IAM role, after the VPC, between the
-NAT gateway's Elastic IP and the gateway, between the gateway's creation and the module
-seeing it (with its tags), after a bucket, after a connector's token secret or its ECS
-service. A kill point is the n-th successful call of an operation in the proxy's request log;
-the proxy holds back the answer to that call (``hold`` of ``/_proxy/config``), so the call is
-done in the emulator but the run never sees its answer, the worst moment for an interruption
-and the same moment every time. Then the run's whole process tree is killed with SIGKILL
-(ansible-playbook's group, and its workers and modules, which leave that group), as a lost
-CI runner or machine would stop it.
+On emulators of its own, ``site.yml -i inventories/local`` is run and killed again and
+again, each time a little further into the converge, at the kill points below, across both
+phases: right after the platform KMS key is created (before its alias), after the first IAM
+role, after the VPC, between the NAT gateway's Elastic IP and the gateway, between the
+gateway's creation and the module seeing it (with its tags), after a Twingate connector's
+ECS service, after the EKS cluster and after Karpenter's interruption queue. A kill point is
+the n-th successful call of an operation in the proxy's request log; the proxy holds back the
+answer to that call (``hold`` of ``/_proxy/config``), so the call is done in the emulator but
+the run never sees its answer, the worst moment for an interruption and the same moment every
+time. Then the run's whole process tree is killed with SIGKILL (ansible-playbook's group, and
+its workers and modules, which leave that group), as a lost CI runner or machine would stop it.
 
 After the last kill a full run converges, the read-back of the emulators must equal that of
 the session's clean converge (no duplicate VPC, subnet, NAT gateway, Elastic IP, security
-group, bucket, role, key, secret, connector or anything else, nothing missing), and one more
-run must report no change.
+group, role, key, secret, connector, cluster, queue or anything else, nothing missing), and
+one more run must report no change. The runs start with the session (``start_early``), beside
+the clean converge and the fault suite.
 """
 from __future__ import annotations
 
@@ -25,17 +25,19 @@ import pytest
 import readback
 from harness import run_playbook, start_stack, stop_stack
 
-# (group, service, operation, occurrence, where the run stops). One point per group: the
-# first of its candidates that the clean converge makes.
+# (service, operation, occurrence, where the run stops), in the order site.yml reaches them:
+# foundation, vpc, twingate (substrate), then eks and karpenter (hosting). A change of
+# site.yml that no longer reaches one, or reaches them in another order, fails
+# test_every_kill_point_was_reached_and_killed: update the list.
 KILL_POINTS = [
-    ("kms", "kms", "CreateKey", 1, "the platform KMS key is created, its alias not yet"),
-    ("iam", "iam", "CreateRole", 1, "the first IAM role is created, its policies not yet"),
-    ("vpc", "ec2", "CreateVpc", 1, "the VPC is created"),
-    ("eip", "ec2", "AllocateAddress", 1, "the NAT gateway's Elastic IP is allocated, the gateway not yet"),
-    ("nat", "ec2", "CreateNatGateway", 1, "the NAT gateway is created, the module has not seen it or its tags"),
-    ("bucket", "s3", "CreateBucket", 1, "a bucket is created, its settings not yet"),
-    ("late", "secretsmanager", "CreateSecret", 1, "a Twingate connector's token secret is created"),
-    ("late", "ecs", "CreateService", 1, "an ECS service is created"),
+    ("kms", "CreateKey", 1, "the platform KMS key is created, its alias not yet"),
+    ("iam", "CreateRole", 1, "the first IAM role is created, its policies not yet"),
+    ("ec2", "CreateVpc", 1, "the VPC is created, its subnets not yet"),
+    ("ec2", "AllocateAddress", 1, "the NAT gateway's Elastic IP is allocated, the gateway not yet"),
+    ("ec2", "CreateNatGateway", 1, "the NAT gateway is created, the module has not seen it or its tags"),
+    ("ecs", "CreateService", 1, "the first Twingate connector's ECS service is created"),
+    ("eks", "CreateCluster", 1, "the EKS cluster is created, the module has not seen it"),
+    ("sqs", "CreateQueue", 1, "Karpenter's interruption queue is created, its rules not yet"),
 ]
 MIN_POINTS = 5
 HOLD_SECONDS = 120
@@ -43,64 +45,48 @@ HOLD_SECONDS = 120
 pytestmark = pytest.mark.converge
 
 
-def plan(requests: list) -> list:
-    """The kill points the clean converge reaches, in the order it reaches them."""
-    positions, counts = {}, {}
-    for index, entry in enumerate(requests):
-        if entry.get("injected") or not 200 <= int(entry.get("status") or 0) < 300:
-            continue
-        key = (entry.get("service"), entry.get("operation"))
-        counts[key] = counts.get(key, 0) + 1
-        positions.setdefault((*key, counts[key]), index)
-    chosen, groups = [], set()
-    for group, service, operation, occurrence, what in KILL_POINTS:
-        if group in groups or (service, operation, occurrence) not in positions:
-            continue
-        groups.add(group)
-        chosen.append((positions[(service, operation, occurrence)], service, operation, occurrence, what))
-    return [point[1:] for point in sorted(chosen)]
-
-
-@pytest.fixture(scope="module")
-def chain(reference, tmp_path_factory, integration_notes):
-    """Kill at every point in turn, then converge, read back and run once more."""
-    points = plan(reference.requests)
-    assert len(points) >= MIN_POINTS, f"only {len(points)} kill points are reached by the converge: {points}"
-    base = tmp_path_factory.mktemp("interrupted")
+def start_early(base, notes, job):
+    """Kill at every point in turn, then converge, read back and run once more, on emulators
+    of its own (started with the session, beside the other suites; see conftest.Job)."""
     state = base / "emulators"
     stack = start_stack(state)
     try:
         kills = []
-        for number, (service, operation, occurrence, what) in enumerate(points, 1):
+        for number, (service, operation, occurrence, what) in enumerate(KILL_POINTS, 1):
             stack.proxy_config(hold={"service": service, "operation": operation, "occurrence": occurrence,
                                      "seconds": HOLD_SECONDS})
             start = len(stack.requests())
             try:
                 run = run_playbook(stack, "site.yml", log=base / f"kill-{number}.log", temp=base / "tmp",
-                                   kill_at=(service, operation, occurrence))
+                                   kill_at=(service, operation, occurrence), job=job)
             finally:
                 stack.proxy_config(hold=None)
             after = [f"{e['service']}:{e['operation']}" for e in stack.requests()[start:]]
             kills.append({"point": f"{service}:{operation} #{occurrence}", "what": what, "run": run,
                           "calls": len(after), "last_calls": after[-4:]})
-            integration_notes.append(
+            notes.append(
                 f"interrupted, run {number} killed at {service}:{operation} #{occurrence} after {run.seconds} s "
                 f"({len(after)} AWS calls; the last {after[-3:]})" if run.killed_at else
                 f"interrupted, run {number} ended (rc {run.rc}) before {service}:{operation} #{occurrence}")
-        full = run_playbook(stack, "site.yml", log=base / "full.log", temp=base / "tmp")
-        integration_notes.append(f"interrupted, full run after the kills: {full.seconds} s, rc {full.rc}, "
-                                 f"changed {full.changed}")
+        full = run_playbook(stack, "site.yml", log=base / "full.log", temp=base / "tmp", job=job)
+        notes.append(f"interrupted, full run after the kills: {full.seconds} s, rc {full.rc}, changed {full.changed}")
         snapshot = readback.take(stack.env) if full.rc == 0 else None
-        again = run_playbook(stack, "site.yml", log=base / "again.log", temp=base / "tmp") if full.rc == 0 else None
+        again = run_playbook(stack, "site.yml", log=base / "again.log", temp=base / "tmp",
+                             job=job) if full.rc == 0 else None
         if again is not None:
-            integration_notes.append(f"interrupted, run after that: {again.seconds} s, rc {again.rc}, "
-                                     f"changed {again.changed}")
-        yield {"points": points, "kills": kills, "full": full, "snapshot": snapshot, "again": again}
+            notes.append(f"interrupted, run after that: {again.seconds} s, rc {again.rc}, changed {again.changed}")
+        return {"kills": kills, "full": full, "snapshot": snapshot, "again": again}
     finally:
         stop_stack(state)
 
 
+@pytest.fixture(scope="module")
+def chain(early_jobs):
+    return early_jobs["test_interrupted"].result()
+
+
 def test_every_kill_point_was_reached_and_killed(chain):
+    assert len(chain["kills"]) >= MIN_POINTS
     missed = [kill["point"] for kill in chain["kills"] if not kill["run"].killed_at]
     assert not missed, f"runs that ended before their kill point: {missed}"
     for kill in chain["kills"]:
