@@ -9,6 +9,9 @@
 * tag dict <-> list conversion, tag diffs and EC2 tag filters;
 * polling with a timeout (``wait_for``) and safe creation of resources whose
   create call has no idempotency token (``create_or_recover``);
+* every page of a call paginated with ``NextToken`` (``all_pages``);
+* ``ModuleRun``: the run of a module that lists its changes as ``actions``
+  (check mode makes no mutating call) and words its failed calls the same way;
 * small validation and formatting helpers so every module words its errors
   the same way.
 """
@@ -159,6 +162,11 @@ def single_attempt_config(aws_config=None):
     return Config(**aws_config).merge(single)
 
 
+def boto_errors():
+    """The botocore exceptions a failed AWS call raises."""
+    return (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+
+
 def error_code(exc):
     """The AWS error code of a botocore exception, or None."""
     response = getattr(exc, "response", None) or {}
@@ -203,6 +211,22 @@ def create_or_recover(create, recover, attempts=6, delay=1.0, max_delay=15.0, sl
                 raise
             last = exc
     raise last
+
+
+def all_pages(call, key, request, token="NextToken"):
+    """Every item under ``key`` of all the pages of ``call(**request)``.
+
+    The call is made with ``aws_retry=True``; the next page is asked for with
+    the ``token`` (``NextToken``, or ``nextToken`` for EKS) of the one before.
+    """
+    request = dict(request)
+    items = []
+    while True:
+        page = call(aws_retry=True, **request)
+        items.extend(page.get(key) or [])
+        if not page.get(token):
+            return items
+        request[token] = page[token]
 
 
 # ---------------------------------------------------------------- tokens
@@ -295,6 +319,46 @@ def ensure_ec2_tags(client, resource_id, current, desired, purge=True):
     if to_set:
         client.create_tags(Resources=[resource_id], Tags=tags_to_list(to_set), aws_retry=True)
     return bool(to_set or to_unset)
+
+
+def apply_tags(module, current, desired, purge, untag, tag, failure):
+    """Bring a resource's tags from ``current`` to ``desired`` (see ``tag_diff``).
+
+    ``untag(keys)`` and ``tag(to_set)`` make the service's calls; none is made
+    in check mode or when nothing differs, and a failed one fails the module
+    with ``failure``. Returns ``(tags after, changed)``.
+    """
+    current = current or {}
+    to_set, to_unset = tag_diff(current, desired, purge)
+    if not (to_set or to_unset):
+        return dict(current), False
+    if not module.check_mode:
+        try:
+            if to_unset:
+                untag(to_unset)
+            if to_set:
+                tag(to_set)
+        except boto_errors() as e:
+            module.fail_json_aws(e, msg=failure)
+    return desired_tags(current, desired, purge), True
+
+
+def update_ec2_tags(module, client, resource_id, current, desired, purge, failure):
+    """``ensure_ec2_tags`` for a module: no call in check mode, ``failure`` as the
+    message of a failed call. Returns the tags after, or None when nothing differs."""
+    if tag_diff(current, desired, purge) == ({}, []):
+        return None
+    if not module.check_mode:
+        try:
+            ensure_ec2_tags(client, resource_id, current, desired, purge)
+        except boto_errors() as e:
+            module.fail_json_aws(e, msg=failure)
+    return desired_tags(current, desired, purge)
+
+
+def ec2_tag_list(tags):
+    """``{k: v}`` -> ``[{'Key': k, 'Value': v}]`` in the order of ``tags``."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
 # --------------------------------------------------------------- waiting
@@ -413,3 +477,73 @@ def scrub_none(params):
 def diff(before, after):
     """A ``diff`` result entry (``before``/``after``) for ``--diff`` runs."""
     return {"before": before if before is not None else {}, "after": after if after is not None else {}}
+
+
+def exit_with_diff(module, result, before, after):
+    """``exit_json`` with ``result``, plus its ``diff`` in diff mode."""
+    if module._diff:
+        result["diff"] = diff(before, after)
+    module.exit_json(**result)
+
+
+# ------------------------------------------------------------------ runs
+
+
+class ModuleRun:
+    """One run of a module that converges a resource.
+
+    Every change is named in ``actions`` (``act``); in check mode it is only
+    named. Mutating calls go through ``call``: retried, also on ``fresh_codes``
+    (the answers while a resource made moments ago is not visible yet), and a
+    failure is reported as ``Failed to <what> of <subject>`` (``Failed to
+    <what>`` without a subject).
+    """
+
+    subject = None
+
+    def __init__(self, module, service, fresh_codes=None):
+        self.module = module
+        self.params = module.params
+        self.check = module.check_mode
+        self.client = retrying_client(module, service)
+        self.fresh = retry_decorator(extra_codes=fresh_codes)
+        self.actions = []
+
+    @property
+    def changed(self):
+        return bool(self.actions)
+
+    def act(self, message):
+        """Name a change; True when it is to be made (not in check mode)."""
+        self.actions.append(message)
+        return not self.check
+
+    def failure(self, what):
+        if self.subject is None:
+            return "Failed to %s" % what
+        return "Failed to %s of %s" % (what, self.subject)
+
+    def call(self, what, method, **request):
+        """A mutating call; retried, also while the resource is not visible yet."""
+        try:
+            return self.fresh(getattr(self.client, method))(**request)
+        except boto_errors() as e:
+            self.module.fail_json_aws(e, msg=self.failure(what))
+
+    def result(self, **values):
+        """The module result: ``changed``, ``actions`` and ``values``."""
+        return dict(changed=self.changed, actions=self.actions, **values)
+
+    def sync_tags(self, what, current, desired, untag, tag, key_name="Key", value_name="Value", **target):
+        """Bring the tags of the resource ``target`` names to ``desired`` with the
+        ``untag`` and ``tag`` methods (``TagKeys`` / ``Tags`` requests). ``current``
+        is the tag dict; ``desired`` None leaves the tags alone. Returns
+        ``(tags after, changed)``."""
+        to_set, to_unset = tag_diff(current, desired, self.params["purge_tags"])
+        if to_unset and self.act("remove tags %s of %s" % (", ".join(to_unset), what)):
+            self.call("untag", untag, TagKeys=to_unset, **target)
+        if to_set and self.act("set tags %s of %s" % (", ".join(sorted(to_set)), what)):
+            self.call("tag", tag, Tags=tags_to_list(to_set, key_name, value_name), **target)
+        final = dict((k, v) for k, v in current.items() if k not in to_unset)
+        final.update(to_set)
+        return final, bool(to_set or to_unset)

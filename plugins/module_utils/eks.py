@@ -9,6 +9,9 @@
   request (see ``request_token``);
 * Kubernetes version parsing and the one-minor-at-a-time upgrade rule;
 * waiting for an EKS update (``DescribeUpdate``) or a resource status;
+* what the resource modules do the same way: their common options, creating
+  or adopting, deleting and waiting until gone, and calls that wait for a busy
+  cluster;
 * EKS tag maps (``TagResource`` / ``UntagResource``);
 * the EKS bearer token, made exactly as ``aws eks get-token`` makes it, and
   the kubeconfig built around it, so no AWS CLI is needed.
@@ -23,23 +26,24 @@ import datetime
 import json
 import re
 
-try:
-    import botocore
-except ImportError:  # handled by AnsibleAWSModule
-    botocore = None
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import all_pages
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import apply_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import error_code
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
 
 # EKS answers HTTP 500 as ServerException; retried like every other 5xx.
 EKS_RETRY_CODES = ["ServerException"]
 NOT_FOUND = "ResourceNotFoundException"
+IN_USE = "ResourceInUseException"
+# Answers of a cluster that is being created or updated.
+BUSY_CODES = (IN_USE, "InvalidRequestException")
 
 CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 NODEGROUP_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -54,6 +58,7 @@ SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 CIDR_RE = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
 
 ALLOWED_VERSION = "Allowed: a Kubernetes minor version such as '1.33' (quote it in YAML: an unquoted 1.30 is the number 1.3)."
+ALLOWED_CLUSTER_NAME = "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."
 
 # aws eks get-token (awscli/customizations/eks/get_token.py)
 TOKEN_PREFIX = "k8s-aws-v1."
@@ -65,6 +70,18 @@ TOKEN_EXPIRATION_MINUTES = 14
 def eks_client(module):
     """An EKS client; call every method with ``aws_retry=True``."""
     return retrying_client(module, "eks", extra_codes=EKS_RETRY_CODES)
+
+
+def resource_options(wait_timeout):
+    """The options every EKS resource module ends with: ``tags``, ``purge_tags``,
+    ``wait``, ``wait_timeout`` (default ``wait_timeout`` seconds) and ``state``."""
+    return dict(
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=wait_timeout),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
 
 
 # ---------------------------------------------------------------- tokens
@@ -138,6 +155,12 @@ def check_version(module, option="version"):
 # ------------------------------------------------------------ validation
 
 
+def check_cluster_name(module, option="cluster_name"):
+    """Fail (before any API call) when ``option`` is not an EKS cluster name."""
+    if not CLUSTER_NAME_RE.match(module.params[option] or ""):
+        module.fail_json(msg=invalid_value(option, module.params[option], ALLOWED_CLUSTER_NAME))
+
+
 def check_regex(module, option, regex, allowed, value=None):
     """Fail (before any API call) when a str option, or each element of a list
     option, does not match ``regex``."""
@@ -172,21 +195,20 @@ def describe_or_none(module, call, what, key, **request):
         return call(aws_retry=True, **request)[key]
     except is_boto3_error_code(NOT_FOUND):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to describe %s" % what)
+
+
+def describe_cluster(module, client, name):
+    """The cluster ``name`` (``DescribeCluster``), or None."""
+    return describe_or_none(module, client.describe_cluster, "EKS cluster %s" % name, "cluster", name=name)
 
 
 def paginate(module, call, key, what, **request):
     """All items of a paginated EKS list call (``nextToken``)."""
-    items = []
     try:
-        while True:
-            page = call(aws_retry=True, **request)
-            items.extend(page.get(key) or [])
-            if not page.get("nextToken"):
-                return items
-            request["nextToken"] = page["nextToken"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        return all_pages(call, key, request, token="nextToken")
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to list %s" % what)
 
 
@@ -217,7 +239,7 @@ def wait_update(module, client, update, what, cluster_name, delay=10, **target):
             return answer
         try:
             return client.describe_update(name=cluster_name, updateId=update_id, aws_retry=True, **target)["update"]
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except boto_errors() as e:
             module.fail_json_aws(e, msg="Failed to describe update %s of %s" % (update_id, what))
 
     fetch.first = update
@@ -257,6 +279,124 @@ def wait_status(module, fetch, what, done, failed=None, delay=10, timeout=None):
     return resource
 
 
+# ------------------------------------------------- create / delete / busy
+
+
+def create_or_adopt(module, call, key, describe, kind, failure, missing=None, **request):
+    """``(call(**request)[key], True)`` for a Create* call.
+
+    When EKS answers that the resource exists (a concurrent run, or a retried
+    create whose first answer was lost) it is ``(describe(), False)`` instead,
+    so that the existing one is converged. ``kind`` names the resource in the
+    message when it cannot be described; ``missing`` is the message when the
+    cluster does not exist (ResourceNotFoundException), ``failure`` that of
+    any other error.
+    """
+    try:
+        return call(aws_retry=True, **request)[key], True
+    except is_boto3_error_code(IN_USE):
+        found = describe()
+        if found is None:
+            module.fail_json(msg="EKS reports %s exists but it cannot be described" % kind)
+        return found, False
+    except boto_errors() as e:  # pylint: disable=duplicate-except
+        if missing is not None and error_code(e) == NOT_FOUND:
+            module.fail_json_aws(e, msg=missing)
+        module.fail_json_aws(e, msg=failure)
+
+
+def delete_and_wait(module, resource, call, fetch, what, delay, in_use=None, failed_status="DELETE_FAILED", **request):
+    """Delete ``resource`` (as described) with ``call(**request)`` unless it is
+    DELETING already and, with O(wait), wait until ``fetch()`` finds it gone.
+
+    Nothing happens in check mode. ``what`` names the resource in messages;
+    ``in_use`` is the message when EKS refuses with ResourceInUseException, and
+    the status ``failed_status`` ends the wait as a failure.
+    """
+    if module.check_mode:
+        return
+    if resource.get("status") != "DELETING":
+        try:
+            call(aws_retry=True, **request)
+        except is_boto3_error_code(NOT_FOUND):
+            pass
+        except boto_errors() as e:  # pylint: disable=duplicate-except
+            if in_use is not None and error_code(e) == IN_USE:
+                module.fail_json_aws(e, msg=in_use)
+            module.fail_json_aws(e, msg="Failed to delete %s" % what)
+    if not module.params["wait"]:
+        return
+
+    def failed(current):
+        if current and current.get("status") == failed_status:
+            return "could not be deleted: %s" % health_issues(current)
+        return None
+
+    wait_status(module, fetch, "%s to be deleted" % what, lambda r: r is None, failed=failed if failed_status else None,
+                delay=delay)
+
+
+def check_not_deleting(module, resource, what):
+    """Fail when ``resource`` is being deleted: it can be converged once it is gone."""
+    if resource is not None and resource.get("status") == "DELETING":
+        module.fail_json(msg="%s is being deleted; run again once it is gone." % what)
+
+
+def wait_cluster_ready(module, client, name, delay):
+    """Wait until cluster ``name`` is ACTIVE (or gone)."""
+    wait_status(
+        module, lambda: describe_cluster(module, client, name), "EKS cluster %s to be ACTIVE" % name,
+        lambda c: c is None or c.get("status") == "ACTIVE", delay=delay,
+    )
+
+
+def call_when_ready(module, client, call, what, missing=None, recover=None, not_found_ok=False, delay=15, **request):
+    """One mutating call on a resource of cluster O(cluster_name).
+
+    When EKS answers that the cluster is busy (being created or updated) and
+    O(wait) is set, wait for the cluster to be ACTIVE and try once more. On
+    ResourceInUseException ``recover()`` is asked first (a retried create
+    whose first answer was lost); a truthy answer is returned instead. On
+    ResourceNotFoundException the answer is None with ``not_found_ok``, else
+    the module fails saying ``missing`` (by default: the cluster does not
+    exist).
+    """
+    params = module.params
+    for attempt in (1, 2):
+        try:
+            return call(aws_retry=True, **request)
+        except boto_errors() as e:
+            code = error_code(e)
+            if code == NOT_FOUND:
+                if not_found_ok:
+                    return None
+                if missing is None:
+                    missing = "cluster_name %r does not exist" % params["cluster_name"]
+                module.fail_json_aws(e, msg="Failed to %s: %s" % (what, missing))
+            if code == IN_USE and recover is not None:
+                found = recover()
+                if found:
+                    return found
+            if attempt == 1 and params["wait"] and code in BUSY_CODES:
+                wait_cluster_ready(module, client, params["cluster_name"], delay)
+                continue
+            module.fail_json_aws(e, msg="Failed to %s" % what)
+
+
+# -------------------------------------------------------------- updates
+
+
+def update_record(answer):
+    """The entry of an update (the answer of an Update* call) in RV(updates)."""
+    return dict(id=answer.get("id"), type=answer.get("type"), status=answer.get("status"))
+
+
+def wait_update_record(module, client, record, answer, what, cluster_name, delay=10, **target):
+    """``wait_update``, then the update's final status in ``record``."""
+    final = wait_update(module, client, answer, what, cluster_name, delay=delay, **target)
+    record["status"] = final.get("status") if final else "Successful"
+
+
 def health_issues(resource):
     issues = ((resource or {}).get("health") or {}).get("issues") or []
     return "; ".join("%s: %s" % (i.get("code"), i.get("message")) for i in issues) or "no health issues reported"
@@ -271,23 +411,13 @@ def ensure_tags(module, client, arn, current, desired, purge, what):
     Returns ``(changed, tags after)``; honours check mode. No API call when
     nothing differs.
     """
-    current = current or {}
-    to_set, to_unset = tag_diff(current, desired, purge)
-    after = dict(current)
-    for key in to_unset:
-        after.pop(key, None)
-    after.update(to_set)
-    if not (to_set or to_unset):
-        return False, after
-    if not module.check_mode:
-        try:
-            if to_unset:
-                client.untag_resource(resourceArn=arn, tagKeys=to_unset, aws_retry=True)
-            if to_set:
-                client.tag_resource(resourceArn=arn, tags=to_set, aws_retry=True)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(e, msg="Failed to update the tags of %s" % what)
-    return True, after
+    after, changed = apply_tags(
+        module, current, desired, purge,
+        lambda keys: client.untag_resource(resourceArn=arn, tagKeys=keys, aws_retry=True),
+        lambda to_set: client.tag_resource(resourceArn=arn, tags=to_set, aws_retry=True),
+        "Failed to update the tags of %s" % what,
+    )
+    return changed, after
 
 
 def create_tags(tags):

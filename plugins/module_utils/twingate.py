@@ -63,7 +63,10 @@ def twingate_argument_spec(**extra):
 
 
 def validate_connection_params(params):
-    """Return a list of problems with the connection options (checked before any call)."""
+    """Return a list of problems with the connection options (checked before any call).
+
+    ``validate_common_params`` adds the check of ``name`` every module makes.
+    """
     problems = []
     url = params.get("api_url") or ""
     if not _URL_RE.match(url):
@@ -78,6 +81,21 @@ def validate_connection_params(params):
     if params.get("api_retries") is not None and params["api_retries"] < 0:
         problems.append("api_retries: %r; allowed: 0 or more" % params["api_retries"])
     return problems
+
+
+def validate_common_params(params):
+    """The problems with the connection options and with ``name`` (the name of the managed object)."""
+    problems = validate_connection_params(params)
+    name = params["name"]
+    if not name.strip() or name != name.strip():
+        problems.append("name: %r; allowed: a non-empty name without leading or trailing spaces" % name)
+    return problems
+
+
+def fail_on_problems(module, problems):
+    """Fail with every problem found in the options, before any call."""
+    if problems:
+        module.fail_json(msg="; ".join(problems))
 
 
 def operation_name(document):
@@ -283,16 +301,23 @@ class TwingateClient:
 
 # -- lookups shared by several modules ------------------------------------------------------
 
-REMOTE_NETWORK_FIELDS = "id name location isActive"
 
-Q_REMOTE_NETWORKS_BY_NAME = """
-query RemoteNetworksByName($name: String!, $first: Int, $after: String) {
-  remoteNetworks(filter: {name: {eq: $name}}, first: $first, after: $after) {
+def by_name_query(operation, connection, fields):
+    """A query named ``operation`` for the ``fields`` of every node of ``connection``
+    with a given ``$name``, one page (``$first`` / ``$after``) at a time."""
+    return """
+query %s($name: String!, $first: Int, $after: String) {
+  %s(filter: {name: {eq: $name}}, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
     edges { node { %s } }
   }
 }
-""" % REMOTE_NETWORK_FIELDS
+""" % (operation, connection, fields)
+
+
+REMOTE_NETWORK_FIELDS = "id name location isActive"
+
+Q_REMOTE_NETWORKS_BY_NAME = by_name_query("RemoteNetworksByName", "remoteNetworks", REMOTE_NETWORK_FIELDS)
 
 Q_REMOTE_NETWORK_BY_ID = """
 query RemoteNetworkById($id: ID!) {
@@ -310,19 +335,20 @@ query GroupsByName($name: String!, $first: Int, $after: String) {
 """
 
 
-def _exactly(nodes, name, what):
+def one_named(nodes, name, what, reason="names must be unique for this module to manage them"):
+    """The node of ``nodes`` named exactly ``name``, or None; more than one is an error (``reason``)."""
     matches = [node for node in nodes or [] if node.get("name") == name]
     if len(matches) > 1:
         raise TwingateError(
-            "%d Twingate %ss are named %r (ids %s); names must be unique for this module to manage them"
-            % (len(matches), what, name, ", ".join(sorted(n["id"] for n in matches)))
+            "%d Twingate %ss are named %r (ids %s); %s"
+            % (len(matches), what, name, ", ".join(sorted(n["id"] for n in matches)), reason)
         )
     return matches[0] if matches else None
 
 
 def find_remote_network(client, name):
-    return _exactly(client.paginate(Q_REMOTE_NETWORKS_BY_NAME, {"name": name}, ["remoteNetworks"]), name,
-                    "remote network")
+    return one_named(client.paginate(Q_REMOTE_NETWORKS_BY_NAME, {"name": name}, ["remoteNetworks"]), name,
+                     "remote network")
 
 
 def resolve_remote_network(client, name_or_id):
@@ -338,7 +364,7 @@ def resolve_remote_network(client, name_or_id):
 
 
 def find_group(client, name):
-    return _exactly(client.paginate(Q_GROUPS_BY_NAME, {"name": name}, ["groups"]), name, "group")
+    return one_named(client.paginate(Q_GROUPS_BY_NAME, {"name": name}, ["groups"]), name, "group")
 
 
 def fail_on_error(module, func, *args, **kwargs):
@@ -347,3 +373,10 @@ def fail_on_error(module, func, *args, **kwargs):
         return func(*args, **kwargs)
     except TwingateError as exc:
         module.fail_json(msg=str(exc))
+
+
+def run_ensure(module, ensure):
+    """Exit with the result of ``ensure(module, client)``, ``client`` being a
+    ``TwingateClient`` for the module's connection options."""
+    client = TwingateClient.from_module(module)
+    module.exit_json(**fail_on_error(module, ensure, module, client))

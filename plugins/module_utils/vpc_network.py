@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import all_pages
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 
 # Describing or changing a resource right after creating it may not find it yet.
@@ -59,14 +60,7 @@ class RuleError(ValueError):
 
 def describe(client, method, key, **request):
     """Every page of a describe call (retried with ``aws_retry``)."""
-    items = []
-    while True:
-        page = getattr(client, method)(aws_retry=True, **request)
-        items.extend(page.get(key) or [])
-        token = page.get("NextToken")
-        if not token:
-            return items
-        request["NextToken"] = token
+    return all_pages(getattr(client, method), key, request)
 
 
 def vpc_filter(vpc_id, name="vpc-id"):

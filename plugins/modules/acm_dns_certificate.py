@@ -172,23 +172,19 @@ deleted_certificate_arns:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import all_pages
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import apply_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import desired_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
@@ -237,17 +233,10 @@ def list_certificates(module, client, statuses=None):
     request = {}
     if statuses:
         request["CertificateStatuses"] = statuses
-    summaries = []
     try:
-        while True:
-            page = client.list_certificates(aws_retry=True, **request)
-            summaries.extend(page.get("CertificateSummaryList", []))
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        return all_pages(client.list_certificates, "CertificateSummaryList", request)
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to list ACM certificates")
-    return summaries
 
 
 def get_tags(module, client, arn):
@@ -255,7 +244,7 @@ def get_tags(module, client, arn):
         return tags_to_dict(client.list_tags_for_certificate(CertificateArn=arn, aws_retry=True).get("Tags"))
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to read the tags of %s" % arn)
 
 
@@ -264,7 +253,7 @@ def describe(module, client, arn):
         return client.describe_certificate(CertificateArn=arn, aws_retry=True)["Certificate"]
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to describe certificate %s" % arn)
 
 
@@ -409,28 +398,23 @@ def request(module, client, name, domain, names, tags):
         params["Tags"] = tags_to_list(tags)
     try:
         return client.request_certificate(aws_retry=True, **params)["CertificateArn"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to request a certificate for %s" % ", ".join(names))
 
 
 def update_tags(module, client, arn, current):
     params = module.params
-    to_set, to_unset = tag_diff(current, params["tags"], params["purge_tags"])
-    if not (to_set or to_unset):
-        return current, False
-    after = desired_tags(current, params["tags"], params["purge_tags"])
-    if module.check_mode:
-        return after, True
-    try:
-        if to_unset:
-            client.remove_tags_from_certificate(
-                CertificateArn=arn, Tags=[{"Key": key, "Value": current[key]} for key in to_unset], aws_retry=True
-            )
-        if to_set:
-            client.add_tags_to_certificate(CertificateArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Failed to update the tags of %s" % arn)
-    return after, True
+
+    def untag(keys):
+        client.remove_tags_from_certificate(
+            CertificateArn=arn, Tags=[{"Key": key, "Value": current[key]} for key in keys], aws_retry=True
+        )
+
+    def tag(to_set):
+        client.add_tags_to_certificate(CertificateArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
+
+    return apply_tags(module, current, params["tags"], params["purge_tags"], untag, tag,
+                      "Failed to update the tags of %s" % arn)
 
 
 def view(certificate, tags):
@@ -460,13 +444,11 @@ def ensure_absent(module, client, name, domain, names):
                     % arn,
                     deleted_certificate_arns=deleted,
                 )
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+            except boto_errors() as e:  # pylint: disable=duplicate-except
                 module.fail_json_aws(e, msg="Failed to delete certificate %s" % arn, deleted_certificate_arns=deleted)
         deleted.append(arn)
     result = dict(changed=bool(deleted), certificate_arn=None, deleted_certificate_arns=deleted)
-    if module._diff:
-        result["diff"] = diff({"certificate_arns": arns} if arns else {}, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, {"certificate_arns": arns} if arns else {}, {})
 
 
 def main():
@@ -508,9 +490,8 @@ def main():
                 validation_records=[],
                 tags=tags or {},
             )
-            if module._diff:
-                result["diff"] = diff({}, dict(domain_name=domain, subject_alternative_names=names, tags=tags or {}))
-            module.exit_json(**result)
+            planned = dict(domain_name=domain, subject_alternative_names=names, tags=tags or {})
+            exit_with_diff(module, result, {}, planned)
         arn = request(module, client, name, domain, names, tags)
         current_tags = dict(tags or {})
         certificate = {"CertificateArn": arn}
@@ -540,9 +521,7 @@ def main():
         validation_records=validation_records(certificate),
         tags=current_tags,
     )
-    if module._diff:
-        result["diff"] = diff(before, view(dict(certificate, CertificateArn=arn), current_tags))
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, view(dict(certificate, CertificateArn=arn), current_tags))
 
 
 if __name__ == "__main__":

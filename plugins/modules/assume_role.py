@@ -219,16 +219,12 @@ import re
 import stat
 import tempfile
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import iso8601
@@ -453,7 +449,7 @@ def main():
         )
     except is_boto3_error_code("ValidationError") as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="STS rejected the request to assume %s" % params["role_arn"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to assume %s" % params["role_arn"])
 
     creds = response["Credentials"]

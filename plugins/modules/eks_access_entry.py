@@ -188,27 +188,21 @@ tags:
 import copy
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import error_code
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import call_when_ready as eks_call_when_ready
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import paginate
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
 
 ENTRY_TYPES = ["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"]
 PRINCIPAL_RE = re.compile(r"^arn:(aws[a-z-]*):iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
@@ -216,17 +210,12 @@ POLICY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:eks::aws:cluster-access-policy/[A-Z
 POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9]+$")
 NAMESPACE_RE = re.compile(r"^[a-z0-9*]([-a-z0-9*]{0,61}[a-z0-9*])?$")
 RESERVED_USER_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
-# Answers of a cluster that is being created or updated.
-BUSY_CODES = ("ResourceInUseException", "InvalidRequestException")
 POLL_DELAY = 15
 
 
 def validate(module):
     params = module.params
-    if not CLUSTER_NAME_RE.match(params["cluster_name"] or ""):
-        module.fail_json(msg=invalid_value(
-            "cluster_name", params["cluster_name"],
-            "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module)
     if not PRINCIPAL_RE.match(params["principal_arn"] or ""):
         module.fail_json(msg=invalid_value(
             "principal_arn", params["principal_arn"],
@@ -355,41 +344,10 @@ def state_view(result):
 # ------------------------------------------------------------ changing
 
 
-def cluster_busy(exc):
-    code = error_code(exc)
-    return code in BUSY_CODES
-
-
-def call_when_ready(module, client, call, what, not_found_ok=False, exists_ok=None, **request):
-    """Make one mutating call. When EKS answers that the cluster is busy and
-    ``wait`` is set, wait for the cluster to be ACTIVE and try once more.
-    ``exists_ok()`` is asked first on ResourceInUseException (a retried create
-    whose first answer was lost); a truthy answer is returned instead."""
-    params = module.params
-    for attempt in (1, 2):
-        try:
-            return call(aws_retry=True, **request)
-        except is_boto3_error_code("ResourceNotFoundException") as e:
-            if not_found_ok:
-                return None
-            module.fail_json_aws(e, msg="Failed to %s: cluster_name %r or the entry does not exist" % (what, params["cluster_name"]))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            if error_code(e) == "ResourceInUseException" and exists_ok is not None:
-                found = exists_ok()
-                if found:
-                    return found
-            if attempt == 1 and params["wait"] and cluster_busy(e):
-                wait_cluster(module, client)
-                continue
-            module.fail_json_aws(e, msg="Failed to %s" % what)
-
-
-def wait_cluster(module, client):
-    name = module.params["cluster_name"]
-    wait_status(
-        module, lambda: describe_or_none(module, client.describe_cluster, "EKS cluster %s" % name, "cluster", name=name),
-        "EKS cluster %s to be ACTIVE" % name, lambda c: c is None or c.get("status") == "ACTIVE", delay=POLL_DELAY,
-    )
+def call_when_ready(module, client, call, what, **request):
+    """``call_when_ready`` of the EKS helpers; a missing cluster or entry fails."""
+    missing = "cluster_name %r or the entry does not exist" % module.params["cluster_name"]
+    return eks_call_when_ready(module, client, call, what, missing=missing, delay=POLL_DELAY, **request)
 
 
 def create(module, client):
@@ -409,7 +367,7 @@ def create(module, client):
     answer = call_when_ready(
         module, client, client.create_access_entry,
         "create the EKS access entry of %s in cluster %s" % (params["principal_arn"], params["cluster_name"]),
-        exists_ok=lambda: describe(module, client), **request)
+        recover=lambda: describe(module, client), **request)
     return answer.get("accessEntry", answer)
 
 
@@ -478,9 +436,7 @@ def ensure_absent(module, client):
             "delete the EKS access entry of %s in cluster %s" % (params["principal_arn"], params["cluster_name"]),
             not_found_ok=True, clusterName=params["cluster_name"], principalArn=params["principal_arn"])
     result = dict(changed=True, cluster_name=params["cluster_name"], principal_arn=params["principal_arn"], arn=None)
-    if module._diff:
-        result["diff"] = diff(before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, {})
 
 
 def main():
@@ -497,11 +453,7 @@ def main():
                 namespaces=dict(type="list", elements="str"),
             )),
         )),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **resource_options(wait_timeout=1800)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
@@ -542,9 +494,7 @@ def main():
         changed = changed or tags_changed
 
     result = dict(changed=changed, **view(module, after, after_policies))
-    if module._diff:
-        result["diff"] = diff(state_view(before), state_view(result))
-    module.exit_json(**result)
+    exit_with_diff(module, result, state_view(before), state_view(result))
 
 
 if __name__ == "__main__":

@@ -234,34 +234,35 @@ import json
 import re
 
 try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-try:
     import yaml
 except ImportError:
     yaml = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ROLE_ARN_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_not_deleting
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_regex
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import health_issues
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import paginate
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import update_record
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update_record
 
 ADDON_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 ADDON_VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
@@ -274,10 +275,7 @@ POLL_DELAY = 10
 
 def validate(module):
     params = module.params
-    if not CLUSTER_NAME_RE.match(params["cluster_name"] or ""):
-        module.fail_json(msg=invalid_value(
-            "cluster_name", params["cluster_name"],
-            "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module)
     if not ADDON_NAME_RE.match(params["name"] or ""):
         module.fail_json(msg=invalid_value(
             "name", params["name"], "Allowed: an EKS add-on name such as vpc-cni, coredns, kube-proxy, eks-pod-identity-agent "
@@ -329,7 +327,7 @@ def resolve_version(module, client):
     if version not in ALIASES:
         return version, None
     cluster_name = params["cluster_name"]
-    cluster = describe_or_none(module, client.describe_cluster, "EKS cluster %s" % cluster_name, "cluster", name=cluster_name)
+    cluster = describe_cluster(module, client, cluster_name)
     if cluster is None:
         module.fail_json(msg=invalid_value("cluster_name", cluster_name, "The cluster does not exist in this region and account."))
     kubernetes = cluster.get("version")
@@ -487,17 +485,12 @@ def create(module, client, resolved):
                             for e in params["pod_identity_associations"] or []]
     if module.check_mode:
         return planned, planned_associations, True
-    try:
-        addon = client.create_addon(aws_retry=True, **request)["addon"]
-    except is_boto3_error_code("ResourceInUseException"):
-        addon = describe(module, client, cluster_name, name)
-        if addon is None:
-            module.fail_json(msg="EKS reports add-on %s exists but it cannot be described" % name)
+    addon, created = create_or_adopt(
+        module, client.create_addon, "addon", lambda: describe(module, client, cluster_name, name), "add-on %s" % name,
+        "Failed to create EKS add-on %s in cluster %s" % (name, cluster_name),
+        missing="Cannot install add-on %s: cluster_name %r does not exist" % (name, cluster_name), **request)
+    if not created:
         return addon, None, False
-    except is_boto3_error_code("ResourceNotFoundException") as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Cannot install add-on %s: cluster_name %r does not exist" % (name, cluster_name))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Failed to create EKS add-on %s in cluster %s" % (name, cluster_name))
     if params["wait"]:
         addon = wait_ready(module, client, cluster_name, name)
     associations = None
@@ -569,15 +562,15 @@ def update(module, client, addon, resolved):
         full["clientRequestToken"] = request_token("UpdateAddon", "%s/%s" % (cluster_name, name), full, addon.get("modifiedAt"))
         try:
             answer = client.update_addon(aws_retry=True, **full).get("update") or {}
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except boto_errors() as e:
             module.fail_json_aws(e, msg="Failed to update EKS add-on %s of cluster %s (%s)" % (name, cluster_name, ", ".join(sorted(request))))
-        record = dict(id=answer.get("id"), type=answer.get("type"), status=answer.get("status"))
+        record = update_record(answer)
         if params["wait"]:
-            final = wait_update(module, client, answer, "EKS add-on %s" % name, cluster_name, delay=POLL_DELAY, addonName=name)
+            wait_update_record(module, client, record, answer, "EKS add-on %s" % name, cluster_name, delay=POLL_DELAY,
+                               addonName=name)
             after = wait_ready(module, client, cluster_name, name)
             if params["pod_identity_associations"] is not None:
                 after_associations = describe_associations(module, client, cluster_name, after.get("podIdentityAssociations"))
-            record["status"] = final.get("status") if final else "Successful"
         updates.append(record)
 
     tags_changed, tags = ensure_tags(
@@ -598,27 +591,13 @@ def ensure_absent(module, client):
     if addon is None:
         module.exit_json(changed=False, name=name, cluster_name=cluster_name, arn=None, status=None)
     before = state_view(view(addon))
-    if not module.check_mode:
-        if addon.get("status") != "DELETING":
-            try:
-                client.delete_addon(clusterName=cluster_name, addonName=name, preserve=params["preserve"], aws_retry=True)
-            except is_boto3_error_code("ResourceNotFoundException"):
-                pass
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-                module.fail_json_aws(e, msg="Failed to delete EKS add-on %s of cluster %s" % (name, cluster_name))
-        if params["wait"]:
-            def failed(a):
-                if a and a.get("status") == "DELETE_FAILED":
-                    return "could not be deleted: %s" % health_issues(a)
-                return None
-            wait_status(module, lambda: describe(module, client, cluster_name, name),
-                        "EKS add-on %s of cluster %s to be deleted" % (name, cluster_name), lambda a: a is None, failed=failed,
-                        delay=POLL_DELAY)
+    delete_and_wait(
+        module, addon, client.delete_addon, lambda: describe(module, client, cluster_name, name),
+        "EKS add-on %s of cluster %s" % (name, cluster_name), POLL_DELAY, clusterName=cluster_name, addonName=name,
+        preserve=params["preserve"])
     result = dict(changed=True, name=name, cluster_name=cluster_name, arn=addon.get("addonArn"),
                   status=None if params["wait"] else "DELETING")
-    if module._diff:
-        result["diff"] = diff(before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, {})
 
 
 def main():
@@ -634,11 +613,7 @@ def main():
         configuration_values=dict(type="dict"),
         resolve_conflicts=dict(type="str", choices=["OVERWRITE", "PRESERVE", "NONE"], default="OVERWRITE"),
         preserve=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=900),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **resource_options(wait_timeout=900)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
@@ -651,8 +626,7 @@ def main():
     cluster_name, name = params["cluster_name"], params["name"]
     resolved, kubernetes = resolve_version(module, client) if params["version"] else (None, None)
     addon = describe(module, client, cluster_name, name)
-    if addon is not None and addon.get("status") == "DELETING":
-        module.fail_json(msg="EKS add-on %s of cluster %s is being deleted; run again once it is gone." % (name, cluster_name))
+    check_not_deleting(module, addon, "EKS add-on %s of cluster %s" % (name, cluster_name))
     before = None
     updates = []
     if addon is None:
@@ -669,9 +643,7 @@ def main():
     result = dict(changed=changed, **view(after, associations, resolved, kubernetes, updates))
     result["name"] = result["name"] or name
     result["cluster_name"] = result["cluster_name"] or cluster_name
-    if module._diff:
-        result["diff"] = diff(state_view(before), state_view(result))
-    module.exit_json(**result)
+    exit_with_diff(module, result, state_view(before), state_view(result))
 
 
 if __name__ == "__main__":

@@ -334,52 +334,48 @@ updates:
 
 import copy
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CIDR_RE
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import KMS_KEY_ARN_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ROLE_ARN_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import SECURITY_GROUP_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import SUBNET_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_not_deleting
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_regex
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_required
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_unique
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_version
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import health_issues
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import update_record
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import version_step_error
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update_record
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # Authentication modes in the only order EKS lets a cluster move through.
 AUTH_ORDER = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
 TRANSITIONAL = ("CREATING", "UPDATING", "PENDING")
 POLL_DELAY = 15
-NOT_FOUND_CODES = ["ResourceNotFoundException"]
 
 
 def validate(module):
     params = module.params
-    name = params["name"]
-    if not CLUSTER_NAME_RE.match(name or ""):
-        module.fail_json(msg=invalid_value(
-            "name", name, "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module, "name")
     check_range(module, "wait_timeout", 0, 86400)
     if params["state"] == "absent":
         return
@@ -485,10 +481,6 @@ def state_view(result):
     return dict((k, result.get(k)) for k in DIFF_KEYS)
 
 
-def describe_cluster(module, client, name):
-    return describe_or_none(module, client.describe_cluster, "EKS cluster %s" % name, "cluster", name=name)
-
-
 def wait_active(module, client, name):
     def failed(cluster):
         if cluster and cluster.get("status") == "FAILED":
@@ -500,13 +492,6 @@ def wait_active(module, client, name):
     return wait_status(
         module, lambda: describe_cluster(module, client, name), "EKS cluster %s to be ACTIVE" % name,
         lambda c: c is not None and c.get("status") == "ACTIVE", failed=failed, delay=POLL_DELAY,
-    )
-
-
-def wait_gone(module, client, name):
-    return wait_status(
-        module, lambda: describe_cluster(module, client, name), "EKS cluster %s to be deleted" % name,
-        lambda c: c is None, delay=POLL_DELAY,
     )
 
 
@@ -583,17 +568,11 @@ def create(module, client):
     if module.check_mode:
         return planned_cluster(request), True
     name = request["name"]
-    try:
-        cluster = client.create_cluster(aws_retry=True, **request)["cluster"]
-    except is_boto3_error_code("ResourceInUseException"):
-        # A concurrent run, or a retried create whose first answer was lost:
-        # converge the cluster that exists instead of failing.
-        cluster = describe_cluster(module, client, name)
-        if cluster is None:
-            module.fail_json(msg="EKS reports cluster %s exists but it cannot be described" % name)
+    cluster, created = create_or_adopt(
+        module, client.create_cluster, "cluster", lambda: describe_cluster(module, client, name), "cluster %s" % name,
+        "Failed to create EKS cluster %s" % name, **request)
+    if not created:
         return cluster, False
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Failed to create EKS cluster %s" % name)
     if module.params["wait"]:
         cluster = wait_active(module, client, name)
     return cluster, True
@@ -721,7 +700,7 @@ def run_step(module, client, name, operation, request, before):
     request["clientRequestToken"] = request_token(operation, name, token_request, before)
     try:
         return call(aws_retry=True, **request).get("update")
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to %s EKS cluster %s (%s)" % (
             "upgrade" if operation == "UpdateClusterVersion" else "update", name, ", ".join(sorted(request))))
 
@@ -745,14 +724,13 @@ def update(module, client, cluster):
         if module.check_mode:
             continue
         answer = run_step(module, client, name, operation, request, state_view(view(cluster))) or {}
-        record = dict(id=answer.get("id"), type=answer.get("type"), status=answer.get("status"))
+        record = update_record(answer)
         if index < len(steps) - 1 or params["wait"]:
-            final = wait_update(module, client, answer, "EKS cluster %s" % name, name, delay=POLL_DELAY)
+            wait_update_record(module, client, record, answer, "EKS cluster %s" % name, name, delay=POLL_DELAY)
             # The cluster may stay UPDATING for a moment after its update has
             # finished (and an answer without an update id leaves only the
             # cluster status to wait on).
             cluster = wait_active(module, client, name)
-            record["status"] = final.get("status") if final else "Successful"
         updates.append(record)
     if updates and params["wait"]:
         after = copy.deepcopy(cluster)
@@ -773,32 +751,21 @@ def ensure_absent(module, client):
     if cluster is None:
         module.exit_json(changed=False, name=name, arn=None, status=None)
     before = state_view(view(cluster))
-    if not module.check_mode:
-        if cluster.get("status") != "DELETING":
-            try:
-                client.delete_cluster(name=name, aws_retry=True)
-            except is_boto3_error_code(NOT_FOUND_CODES):
-                pass
-            except is_boto3_error_code("ResourceInUseException") as e:  # pylint: disable=duplicate-except
-                module.fail_json_aws(
-                    e, msg="EKS cluster %s cannot be deleted while it has node groups or is being updated: delete its "
-                    "node groups first (honeyhive.platform.eks_nodegroup with state absent)" % name)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-                module.fail_json_aws(e, msg="Failed to delete EKS cluster %s" % name)
-        if module.params["wait"]:
-            wait_gone(module, client, name)
+    delete_and_wait(
+        module, cluster, client.delete_cluster, lambda: describe_cluster(module, client, name), "EKS cluster %s" % name,
+        POLL_DELAY, failed_status=None,
+        in_use="EKS cluster %s cannot be deleted while it has node groups or is being updated: delete its "
+        "node groups first (honeyhive.platform.eks_nodegroup with state absent)" % name,
+        name=name)
     result = dict(changed=True, name=name, arn=cluster.get("arn"), status=None if module.params["wait"] else "DELETING")
-    if module._diff:
-        result["diff"] = diff(before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, {})
 
 
 def ensure_present(module, client):
     params = module.params
     name = params["name"]
     cluster = describe_cluster(module, client, name)
-    if cluster is not None and cluster.get("status") == "DELETING":
-        module.fail_json(msg="EKS cluster %s is being deleted; run again once it is gone." % name)
+    check_not_deleting(module, cluster, "EKS cluster %s" % name)
     if cluster is not None and cluster.get("status") == "FAILED":
         module.fail_json(msg="EKS cluster %s is in status FAILED (%s); delete it (state: absent) and create it again."
                          % (name, health_issues(cluster)))
@@ -831,11 +798,7 @@ def main():
         bootstrap_cluster_creator_admin_permissions=dict(type="bool"),
         bootstrap_self_managed_addons=dict(type="bool"),
         upgrade_policy=dict(type="str", choices=["STANDARD", "EXTENDED"]),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=2700),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **resource_options(wait_timeout=2700)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
@@ -846,9 +809,7 @@ def main():
 
     after, changed, before, updates = ensure_present(module, client)
     result = dict(changed=changed, **view(after, updates))
-    if module._diff:
-        result["diff"] = diff(state_view(view(before)) if before else {}, state_view(result))
-    module.exit_json(**result)
+    exit_with_diff(module, result, state_view(view(before)) if before else {}, state_view(result))
 
 
 if __name__ == "__main__":

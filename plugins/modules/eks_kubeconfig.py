@@ -193,11 +193,6 @@ import os
 import tempfile
 
 try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-try:
     import yaml
 except ImportError:
     yaml = None
@@ -206,12 +201,13 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import build_kubeconfig
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import get_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
@@ -223,10 +219,7 @@ POLL_DELAY = 15
 
 def validate(module):
     params = module.params
-    if not CLUSTER_NAME_RE.match(params["cluster_name"] or ""):
-        module.fail_json(msg=invalid_value(
-            "cluster_name", params["cluster_name"],
-            "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module)
     check_range(module, "wait_timeout", 0, 86400)
     if params["state"] == "absent":
         if not params["dest"]:
@@ -325,7 +318,7 @@ def cluster_endpoint(module):
     client = eks_client(module)
 
     def fetch():
-        return describe_or_none(module, client.describe_cluster, "EKS cluster %s" % name, "cluster", name=name)
+        return describe_cluster(module, client, name)
 
     cluster = fetch()
     if cluster is None:
@@ -345,7 +338,7 @@ def make_token(module):
     sts = module.client("sts")
     try:
         return get_token(sts, module.params["cluster_name"])
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to sign the EKS token for cluster %s (check the AWS credentials)" % module.params["cluster_name"])
 
 

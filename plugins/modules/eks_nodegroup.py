@@ -316,35 +316,35 @@ updates:
 
 import copy
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import NODEGROUP_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ROLE_ARN_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import SUBNET_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_not_deleting
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_regex
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_unique
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_version
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import health_issues
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import parse_version
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import update_record
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update_record
 
 AMI_TYPES = [
     "AL2_x86_64", "AL2_x86_64_GPU", "AL2_ARM_64", "CUSTOM", "BOTTLEROCKET_ARM_64", "BOTTLEROCKET_x86_64",
@@ -361,10 +361,7 @@ SCALING_FIELDS = (("min_size", "minSize"), ("max_size", "maxSize"), ("desired_si
 
 def validate(module):
     params = module.params
-    if not CLUSTER_NAME_RE.match(params["cluster_name"] or ""):
-        module.fail_json(msg=invalid_value(
-            "cluster_name", params["cluster_name"],
-            "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module)
     if not NODEGROUP_NAME_RE.match(params["name"] or ""):
         module.fail_json(msg=invalid_value(
             "name", params["name"], "Allowed: 1 to 63 letters, digits, hyphens and underscores, starting with a letter or digit."))
@@ -567,17 +564,12 @@ def create(module, client):
     request = create_request(module)
     if module.check_mode:
         return planned_group(request), True
-    try:
-        group = client.create_nodegroup(aws_retry=True, **request)["nodegroup"]
-    except is_boto3_error_code("ResourceInUseException"):
-        group = describe(module, client, cluster_name, name)
-        if group is None:
-            module.fail_json(msg="EKS reports node group %s exists but it cannot be described" % name)
+    group, created = create_or_adopt(
+        module, client.create_nodegroup, "nodegroup", lambda: describe(module, client, cluster_name, name),
+        "node group %s" % name, "Failed to create EKS node group %s in cluster %s" % (name, cluster_name),
+        missing="Cannot create node group %s: cluster_name %r does not exist" % (name, cluster_name), **request)
+    if not created:
         return group, False
-    except is_boto3_error_code("ResourceNotFoundException") as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Cannot create node group %s: cluster_name %r does not exist" % (name, cluster_name))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Failed to create EKS node group %s in cluster %s" % (name, cluster_name))
     if params["wait"]:
         group = wait_active(module, client, cluster_name, name)
     return group, True
@@ -739,13 +731,13 @@ def update(module, client, group):
         call = client.update_nodegroup_config if operation == "UpdateNodegroupConfig" else client.update_nodegroup_version
         try:
             answer = call(aws_retry=True, **full).get("update") or {}
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except boto_errors() as e:
             module.fail_json_aws(e, msg="Failed to update EKS node group %s of cluster %s (%s)" % (name, cluster_name, ", ".join(sorted(request))))
-        record = dict(id=answer.get("id"), type=answer.get("type"), status=answer.get("status"))
+        record = update_record(answer)
         if index < len(steps) - 1 or params["wait"]:
-            final = wait_update(module, client, answer, "EKS node group %s" % name, cluster_name, delay=POLL_DELAY, nodegroupName=name)
+            wait_update_record(module, client, record, answer, "EKS node group %s" % name, cluster_name,
+                               delay=POLL_DELAY, nodegroupName=name)
             group = wait_active(module, client, cluster_name, name)
-            record["status"] = final.get("status") if final else "Successful"
         updates.append(record)
     if updates and params["wait"]:
         after = copy.deepcopy(group)
@@ -768,37 +760,20 @@ def ensure_absent(module, client):
     if group is None:
         module.exit_json(changed=False, name=name, cluster_name=cluster_name, arn=None, status=None)
     before = state_view(view(group))
-    if not module.check_mode:
-        if group.get("status") != "DELETING":
-            try:
-                client.delete_nodegroup(clusterName=cluster_name, nodegroupName=name, aws_retry=True)
-            except is_boto3_error_code("ResourceNotFoundException"):
-                pass
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-                module.fail_json_aws(e, msg="Failed to delete EKS node group %s of cluster %s" % (name, cluster_name))
-        if params["wait"]:
-            def failed(g):
-                if g and g.get("status") == "DELETE_FAILED":
-                    return "could not be deleted: %s" % health_issues(g)
-                return None
-            wait_status(
-                module, lambda: describe(module, client, cluster_name, name),
-                "EKS node group %s of cluster %s to be deleted" % (name, cluster_name), lambda g: g is None, failed=failed,
-                delay=POLL_DELAY,
-            )
+    delete_and_wait(
+        module, group, client.delete_nodegroup, lambda: describe(module, client, cluster_name, name),
+        "EKS node group %s of cluster %s" % (name, cluster_name), POLL_DELAY,
+        clusterName=cluster_name, nodegroupName=name)
     result = dict(changed=True, name=name, cluster_name=cluster_name, arn=group.get("nodegroupArn"),
                   status=None if params["wait"] else "DELETING")
-    if module._diff:
-        result["diff"] = diff(before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, {})
 
 
 def ensure_present(module, client):
     params = module.params
     cluster_name, name = params["cluster_name"], params["name"]
     group = describe(module, client, cluster_name, name)
-    if group is not None and group.get("status") == "DELETING":
-        module.fail_json(msg="EKS node group %s of cluster %s is being deleted; run again once it is gone." % (name, cluster_name))
+    check_not_deleting(module, group, "EKS node group %s of cluster %s" % (name, cluster_name))
     if group is not None and group.get("status") in FAILED:
         module.fail_json(msg="EKS node group %s of cluster %s is %s (%s); delete it (state: absent) and create it again."
                          % (name, cluster_name, group["status"], health_issues(group)))
@@ -841,11 +816,7 @@ def main():
         version=dict(type="str"),
         release_version=dict(type="str"),
         force_update=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **resource_options(wait_timeout=1800)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
@@ -858,9 +829,7 @@ def main():
     result = dict(changed=changed, **view(after, updates))
     result["name"] = result["name"] or module.params["name"]
     result["cluster_name"] = result["cluster_name"] or module.params["cluster_name"]
-    if module._diff:
-        result["diff"] = diff(state_view(view(before)) if before else {}, state_view(result))
-    module.exit_json(**result)
+    exit_with_diff(module, result, state_view(view(before)) if before else {}, state_view(result))
 
 
 if __name__ == "__main__":

@@ -135,41 +135,33 @@ tags:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import error_code
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CLUSTER_NAME_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ROLE_ARN_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import call_when_ready
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import paginate
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
-from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-BUSY_CODES = ("ResourceInUseException", "InvalidRequestException")
 POLL_DELAY = 15
 
 
 def validate(module):
     params = module.params
-    if not CLUSTER_NAME_RE.match(params["cluster_name"] or ""):
-        module.fail_json(msg=invalid_value(
-            "cluster_name", params["cluster_name"],
-            "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."))
+    check_cluster_name(module)
     if not NAMESPACE_RE.match(params["namespace"] or ""):
         module.fail_json(msg=invalid_value(
             "namespace", params["namespace"], "Allowed: a Kubernetes namespace name (1 to 63 lower case letters, digits and '-')."))
@@ -234,34 +226,6 @@ def state_view(result):
     return dict((k, result.get(k)) for k in ("role_arn", "tags"))
 
 
-def wait_cluster(module, client):
-    name = module.params["cluster_name"]
-    wait_status(
-        module, lambda: describe_or_none(module, client.describe_cluster, "EKS cluster %s" % name, "cluster", name=name),
-        "EKS cluster %s to be ACTIVE" % name, lambda c: c is None or c.get("status") == "ACTIVE", delay=POLL_DELAY,
-    )
-
-
-def call_when_ready(module, client, call, what, recover=None, **request):
-    """One mutating call; when the cluster is busy and ``wait`` is set, wait for
-    it to be ACTIVE and try once more. On ResourceInUseException ``recover()``
-    is asked first (a retried create whose first answer was lost)."""
-    for attempt in (1, 2):
-        try:
-            return call(aws_retry=True, **request)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            if error_code(e) == "ResourceInUseException" and recover is not None:
-                found = recover()
-                if found:
-                    return found
-            if attempt == 1 and module.params["wait"] and error_code(e) in BUSY_CODES:
-                wait_cluster(module, client)
-                continue
-            if error_code(e) == "ResourceNotFoundException":
-                module.fail_json_aws(e, msg="Failed to %s: cluster_name %r does not exist" % (what, module.params["cluster_name"]))
-            module.fail_json_aws(e, msg="Failed to %s" % what)
-
-
 def create(module, client):
     params = module.params
     request = dict(
@@ -276,7 +240,7 @@ def create(module, client):
         return dict(roleArn=params["role_arn"], tags=dict(tags or {}))
     answer = call_when_ready(
         module, client, client.create_pod_identity_association, "create the pod identity association of %s" % identity(module),
-        recover=lambda: find(module, client), **request)
+        recover=lambda: find(module, client), delay=POLL_DELAY, **request)
     association = answer.get("association", answer)
     if association.get("roleArn") != params["role_arn"]:
         # picked up an association a concurrent run made with another role
@@ -300,7 +264,7 @@ def update(module, client, association):
         "UpdatePodIdentityAssociation", identity(module), request, association.get("modifiedAt"))
     answer = call_when_ready(
         module, client, client.update_pod_identity_association, "update the pod identity association of %s" % identity(module),
-        **request)
+        delay=POLL_DELAY, **request)
     return answer.get("association") or after, True
 
 
@@ -319,14 +283,12 @@ def ensure_absent(module, client):
                 clusterName=params["cluster_name"], associationId=association["associationId"], aws_retry=True)
         except is_boto3_error_code("ResourceNotFoundException"):
             pass
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        except boto_errors() as e:  # pylint: disable=duplicate-except
             module.fail_json_aws(e, msg="Failed to delete the pod identity association of %s" % identity(module))
     result = dict(view(module, None), changed=True, association_id=None, association_arn=None)
     for key in ("role_arn", "owner_arn", "tags"):
         result.pop(key)
-    if module._diff:
-        result["diff"] = diff(before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, before, {})
 
 
 def main():
@@ -335,11 +297,7 @@ def main():
         namespace=dict(type="str", required=True),
         service_account=dict(type="str", required=True),
         role_arn=dict(type="str"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **resource_options(wait_timeout=1800)
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
@@ -363,9 +321,7 @@ def main():
         changed = changed or tags_changed
 
     result = dict(changed=changed, **view(module, after))
-    if module._diff:
-        result["diff"] = diff(state_view(before), state_view(result))
-    module.exit_json(**result)
+    exit_with_diff(module, result, state_view(before), state_view(result))
 
 
 if __name__ == "__main__":

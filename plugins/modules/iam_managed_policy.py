@@ -139,69 +139,45 @@ actions:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import FRESH_CODES
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import PolicyError
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import IamRun
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import check_path
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import dump_policy
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import iam_tag_changes
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import iam_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy_option
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import policies_differ
 
 NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
-PATH_RE = re.compile(r"^/([\x21-\x7e]{0,510}/)?$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-
-
-def boto_errors():
-    return (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def validate(module):
     params = module.params
     if not NAME_RE.match(params["name"] or ""):
         module.fail_json(msg=invalid_value("name", params["name"], "Allowed: 1 to 128 letters, digits and + = , . @ _ -."))
-    if not PATH_RE.match(params["path"] or ""):
-        module.fail_json(msg=invalid_value("path", params["path"], "Allowed: a path that starts and ends with /."))
+    check_path(module)
     if params["account_id"] is not None and not ACCOUNT_RE.match(params["account_id"]):
         module.fail_json(msg=invalid_value("account_id", params["account_id"], "Allowed: a 12-digit AWS account id."))
     if params["state"] == "present" and params["policy"] is None:
         module.fail_json(msg="Option 'policy' is required when state is 'present'.")
     check_tags(module)
-    try:
-        params["policy"] = load_policy(params["policy"], "policy")
-    except PolicyError as e:
-        module.fail_json(msg="Invalid value: %s." % e)
+    params["policy"] = load_policy_option(module, params["policy"], "policy")
 
 
-class Policy(object):
+class Policy(IamRun):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.name = module.params["name"]
-        self.client = retrying_client(module, "iam")
-        self.fresh = retry_decorator(extra_codes=FRESH_CODES)
-        self.actions = []
+        super().__init__(module, "policy")
         self.arn = self.policy_arn()
-
-    def act(self, message):
-        self.actions.append(message)
-        return not self.check
 
     def policy_arn(self):
         account = self.params["account_id"]
@@ -218,19 +194,8 @@ class Policy(object):
             partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
         return "arn:%s:iam::%s:policy%s%s" % (partition, account, self.params["path"], self.name)
 
-    def call(self, what, method, **request):
-        try:
-            return self.fresh(getattr(self.client, method))(**request)
-        except boto_errors() as e:
-            self.module.fail_json_aws(e, msg="Failed to %s of policy %s" % (what, self.name))
-
     def get(self):
-        try:
-            return self.client.get_policy(PolicyArn=self.arn, aws_retry=True)["Policy"]
-        except is_boto3_error_code("NoSuchEntity"):
-            return None
-        except boto_errors() as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg="Failed to read policy %s" % self.arn)
+        return self.read("Failed to read policy %s" % self.arn, "get_policy", "Policy", PolicyArn=self.arn)
 
     def document(self, version_id):
         try:
@@ -255,12 +220,7 @@ class Policy(object):
             if tags:
                 request["Tags"] = tags_to_list(tags)
             if self.act("create policy %s" % self.name):
-                try:
-                    policy = self.client.create_policy(aws_retry=True, **request)["Policy"]
-                except is_boto3_error_code("EntityAlreadyExists"):
-                    policy = self.get()
-                except boto_errors() as e:  # pylint: disable=duplicate-except
-                    self.module.fail_json_aws(e, msg="Failed to create policy %s" % self.name)
+                policy = self.create("create_policy", "Policy", **request)
             else:
                 policy = {"Arn": self.arn, "PolicyName": self.name, "Path": params["path"],
                           "Description": params["description"], "DefaultVersionId": None}
@@ -282,14 +242,8 @@ class Policy(object):
                     continue
                 if self.act("delete version %s of policy %s" % (version["VersionId"], self.name)):
                     self.delete_version(version["VersionId"])
-        current_tags = iam_tags(policy.get("Tags"))
-        to_set, to_unset = iam_tag_changes(current_tags, tags, params["purge_tags"])
-        if to_unset and self.act("remove tags %s of policy %s" % (", ".join(to_unset), self.name)):
-            self.call("untag", "untag_policy", PolicyArn=self.arn, TagKeys=to_unset)
-        if to_set and self.act("set tags %s of policy %s" % (", ".join(t["Key"] for t in to_set), self.name)):
-            self.call("tag", "tag_policy", PolicyArn=self.arn, Tags=to_set)
-        final = dict((k, v) for k, v in current_tags.items() if k not in to_unset)
-        final.update((t["Key"], t["Value"]) for t in to_set)
+        final, _changed = self.ensure_tags(iam_tags(policy.get("Tags")), "untag_policy", "tag_policy",
+                                           PolicyArn=self.arn)
         return view(dict(policy, Tags=tags_to_list(final)), current), before
 
     def new_version(self):
@@ -307,12 +261,8 @@ class Policy(object):
             self.module.fail_json_aws(e, msg="Failed to create a version of policy %s" % self.name)
 
     def delete_version(self, version_id):
-        try:
-            self.client.delete_policy_version(PolicyArn=self.arn, VersionId=version_id, aws_retry=True)
-        except is_boto3_error_code("NoSuchEntity"):
-            pass
-        except boto_errors() as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg="Failed to delete version %s of policy %s" % (version_id, self.name))
+        self.remove("Failed to delete version %s of policy %s" % (version_id, self.name), "delete_policy_version",
+                    PolicyArn=self.arn, VersionId=version_id)
 
     def absent(self):
         policy = self.get()
@@ -374,15 +324,9 @@ def main():
     policy = Policy(module)
     if module.params["state"] == "absent":
         before = policy.absent()
-        result = dict(changed=bool(policy.actions), actions=policy.actions, arn=policy.arn)
-        if module._diff:
-            result["diff"] = diff(before, {})
-        module.exit_json(**result)
+        exit_with_diff(module, policy.result(arn=policy.arn), before, {})
     after, before = policy.present()
-    result = dict(changed=bool(policy.actions), actions=policy.actions, arn=policy.arn, policy=after)
-    if module._diff:
-        result["diff"] = diff(before, after)
-    module.exit_json(**result)
+    exit_with_diff(module, policy.result(arn=policy.arn, policy=after), before, after)
 
 
 if __name__ == "__main__":

@@ -111,21 +111,16 @@ tags:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import apply_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import desired_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
 
@@ -179,7 +174,7 @@ def find_provider(module, client, url):
     key = url_key(url)
     try:
         providers = client.list_open_id_connect_providers(aws_retry=True)["OpenIDConnectProviderList"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to list IAM OIDC providers")
     for provider in providers:
         arn = provider["Arn"]
@@ -190,7 +185,7 @@ def find_provider(module, client, url):
             described = client.get_open_id_connect_provider(OpenIDConnectProviderArn=arn, aws_retry=True)
         except is_boto3_error_code("NoSuchEntity"):
             return None, None
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        except boto_errors() as e:  # pylint: disable=duplicate-except
             module.fail_json_aws(e, msg="Failed to describe IAM OIDC provider %s" % arn)
         return arn, described
     return None, None
@@ -238,7 +233,7 @@ def create(module, client, url):
         if not arn:
             module.fail_json(msg="IAM reports an OIDC provider for %s exists but it cannot be found" % url)
         return update(module, client, normalize(arn, url, described))[0]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to create IAM OIDC provider for %s" % url)
     planned["arn"] = arn
     return planned
@@ -266,7 +261,7 @@ def update(module, client, current):
                     client.remove_client_id_from_open_id_connect_provider(
                         OpenIDConnectProviderArn=arn, ClientID=client_id, aws_retry=True
                     )
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            except boto_errors() as e:
                 module.fail_json_aws(e, msg="Failed to update the audiences of %s" % arn)
 
     if params["thumbprints"] is not None:
@@ -279,23 +274,20 @@ def update(module, client, current):
                     client.update_open_id_connect_provider_thumbprint(
                         OpenIDConnectProviderArn=arn, ThumbprintList=wanted, aws_retry=True
                     )
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                except boto_errors() as e:
                     module.fail_json_aws(e, msg="Failed to update the thumbprints of %s" % arn)
 
-    to_set, to_unset = tag_diff(current["tags"], params["tags"], params["purge_tags"])
-    if to_set or to_unset:
+    def untag(keys):
+        client.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=keys, aws_retry=True)
+
+    def tag(to_set):
+        client.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
+
+    tags, tags_changed = apply_tags(module, current["tags"], params["tags"], params["purge_tags"], untag, tag,
+                                    "Failed to update the tags of %s" % arn)
+    if tags_changed:
         changed = True
-        after["tags"] = desired_tags(current["tags"], params["tags"], params["purge_tags"])
-        if not module.check_mode:
-            try:
-                if to_unset:
-                    client.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=to_unset, aws_retry=True)
-                if to_set:
-                    client.tag_open_id_connect_provider(
-                        OpenIDConnectProviderArn=arn, Tags=tags_to_list(to_set), aws_retry=True
-                    )
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                module.fail_json_aws(e, msg="Failed to update the tags of %s" % arn)
+        after["tags"] = tags
     return after, changed
 
 
@@ -325,22 +317,16 @@ def main():
                 client.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn, aws_retry=True)
             except is_boto3_error_code("NoSuchEntity"):
                 pass
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+            except boto_errors() as e:  # pylint: disable=duplicate-except
                 module.fail_json_aws(e, msg="Failed to delete IAM OIDC provider %s" % arn)
-        result = dict(changed=True, arn=None, url=current["url"])
-        if module._diff:
-            result["diff"] = diff(state_view(current), {})
-        module.exit_json(**result)
+        exit_with_diff(module, dict(changed=True, arn=None, url=current["url"]), state_view(current), {})
 
     if current:
         after, changed = update(module, client, current)
     else:
         after, changed = create(module, client, url), True
 
-    result = dict(changed=changed, **after)
-    if module._diff:
-        result["diff"] = diff(state_view(current), state_view(after))
-    module.exit_json(**result)
+    exit_with_diff(module, dict(changed=changed, **after), state_view(current), state_view(after))
 
 
 if __name__ == "__main__":

@@ -169,45 +169,33 @@ actions:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import FRESH_CODES
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import PolicyError
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import IamRun
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import check_path
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import dump_policy
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import iam_tag_changes
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import iam_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy_option
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import policies_differ
 
 NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 POLICY_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
-PATH_RE = re.compile(r"^/([\x21-\x7e]{0,510}/)?$")
 ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$")
-
-
-def boto_errors():
-    return (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def validate(module):
     params = module.params
     if not NAME_RE.match(params["name"] or ""):
         module.fail_json(msg=invalid_value("name", params["name"], "Allowed: 1 to 64 letters, digits and + = , . @ _ -."))
-    if not PATH_RE.match(params["path"] or ""):
-        module.fail_json(msg=invalid_value("path", params["path"], "Allowed: a path that starts and ends with /."))
+    check_path(module)
     duration = params["max_session_duration"]
     if duration is not None and not 3600 <= duration <= 43200:
         module.fail_json(msg=invalid_value("max_session_duration", duration, "Allowed: 3600 to 43200 seconds."))
@@ -215,46 +203,22 @@ def validate(module):
         if not ARN_RE.match(arn or ""):
             module.fail_json(msg=invalid_value("managed_policy_arns", arn, "Allowed: managed policy ARNs."))
     check_tags(module)
-    try:
-        params["assume_role_policy_document"] = load_policy(params["assume_role_policy_document"],
-                                                            "assume_role_policy_document")
-        if params["inline_policies"] is not None:
-            for name, document in params["inline_policies"].items():
-                if not POLICY_NAME_RE.match(str(name)):
-                    module.fail_json(msg=invalid_value("inline_policies", name, "Allowed: policy names of 1 to 128 characters."))
-                params["inline_policies"][name] = load_policy(document, "inline_policies.%s" % name)
-    except PolicyError as e:
-        module.fail_json(msg="Invalid value: %s." % e)
+    params["assume_role_policy_document"] = load_policy_option(
+        module, params["assume_role_policy_document"], "assume_role_policy_document")
+    if params["inline_policies"] is not None:
+        for name, document in params["inline_policies"].items():
+            if not POLICY_NAME_RE.match(str(name)):
+                module.fail_json(msg=invalid_value(
+                    "inline_policies", name, "Allowed: policy names of 1 to 128 characters."))
+            params["inline_policies"][name] = load_policy_option(module, document, "inline_policies.%s" % name)
 
 
-class Role(object):
+class Role(IamRun):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.name = module.params["name"]
-        self.client = retrying_client(module, "iam")
-        # Calls right after CreateRole also retry while the role is not visible yet.
-        self.fresh = retry_decorator(extra_codes=FRESH_CODES)
-        self.actions = []
-
-    def act(self, message):
-        self.actions.append(message)
-        return not self.check
-
-    def call(self, what, method, **request):
-        try:
-            return self.fresh(getattr(self.client, method))(**request)
-        except boto_errors() as e:
-            self.module.fail_json_aws(e, msg="Failed to %s of role %s" % (what, self.name))
+        super().__init__(module, "role")
 
     def get(self):
-        try:
-            return self.client.get_role(RoleName=self.name, aws_retry=True)["Role"]
-        except is_boto3_error_code("NoSuchEntity"):
-            return None
-        except boto_errors() as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg="Failed to read role %s" % self.name)
+        return self.read("Failed to read role %s" % self.name, "get_role", "Role", RoleName=self.name)
 
     def attached(self):
         arns = []
@@ -275,12 +239,8 @@ class Role(object):
         return names
 
     def inline_document(self, policy_name):
-        try:
-            return self.client.get_role_policy(RoleName=self.name, PolicyName=policy_name, aws_retry=True)["PolicyDocument"]
-        except is_boto3_error_code("NoSuchEntity"):
-            return None
-        except boto_errors() as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg="Failed to read inline policy %s of role %s" % (policy_name, self.name))
+        return self.read("Failed to read inline policy %s of role %s" % (policy_name, self.name), "get_role_policy",
+                         "PolicyDocument", RoleName=self.name, PolicyName=policy_name)
 
     # -- present
 
@@ -302,20 +262,14 @@ class Role(object):
             if tags:
                 request["Tags"] = tags_to_list(tags)
             if self.act("create role %s" % self.name):
-                try:
-                    role = self.client.create_role(aws_retry=True, **request)["Role"]
-                except is_boto3_error_code("EntityAlreadyExists"):
-                    # A retried create whose first attempt went through.
-                    role = self.get()
-                except boto_errors() as e:  # pylint: disable=duplicate-except
-                    self.module.fail_json_aws(e, msg="Failed to create role %s" % self.name)
+                role = self.create("create_role", "Role", **request)
             else:
                 role = {"RoleName": self.name, "Path": params["path"], "Arn": None, "RoleId": None,
                         "AssumeRolePolicyDocument": params["assume_role_policy_document"],
                         "Description": params["description"], "MaxSessionDuration": params["max_session_duration"] or 3600}
             role = dict(role, Tags=tags_to_list(tags or {}))
         else:
-            role = self.update_settings(role, tags)
+            role = self.update_settings(role)
 
         attached = None
         if params["managed_policy_arns"] is not None:
@@ -326,7 +280,7 @@ class Role(object):
         after = view(role, attached, inline)
         return after, before
 
-    def update_settings(self, role, tags):
+    def update_settings(self, role):
         params = self.params
         trust = params["assume_role_policy_document"]
         if trust is not None and policies_differ(load_policy(role.get("AssumeRolePolicyDocument")), trust):
@@ -343,15 +297,8 @@ class Role(object):
             if self.act("update %s of role %s" % (" and ".join(sorted(update)), self.name)):
                 self.call("update the settings", "update_role", RoleName=self.name, **update)
             role = dict(role, **update)
-        current_tags = iam_tags(role.get("Tags"))
-        to_set, to_unset = iam_tag_changes(current_tags, tags, params["purge_tags"])
-        if to_unset and self.act("remove tags %s of role %s" % (", ".join(to_unset), self.name)):
-            self.call("untag", "untag_role", RoleName=self.name, TagKeys=to_unset)
-        if to_set and self.act("set tags %s of role %s" % (", ".join(t["Key"] for t in to_set), self.name)):
-            self.call("tag", "tag_role", RoleName=self.name, Tags=to_set)
-        if to_set or to_unset:
-            final = dict((k, v) for k, v in current_tags.items() if k not in to_unset)
-            final.update((t["Key"], t["Value"]) for t in to_set)
+        final, changed = self.ensure_tags(iam_tags(role.get("Tags")), "untag_role", "tag_role", RoleName=self.name)
+        if changed:
             role = dict(role, Tags=tags_to_list(final))
         return role
 
@@ -368,12 +315,8 @@ class Role(object):
                 result.append(arn)
                 continue
             if self.act("detach %s from role %s" % (arn, self.name)):
-                try:
-                    self.client.detach_role_policy(RoleName=self.name, PolicyArn=arn, aws_retry=True)
-                except is_boto3_error_code("NoSuchEntity"):
-                    pass
-                except boto_errors() as e:  # pylint: disable=duplicate-except
-                    self.module.fail_json_aws(e, msg="Failed to detach %s from role %s" % (arn, self.name))
+                self.remove("Failed to detach %s from role %s" % (arn, self.name), "detach_role_policy",
+                            RoleName=self.name, PolicyArn=arn)
         return sorted(result)
 
     def ensure_inline(self, created):
@@ -397,12 +340,8 @@ class Role(object):
         return names
 
     def delete_inline(self, policy_name):
-        try:
-            self.client.delete_role_policy(RoleName=self.name, PolicyName=policy_name, aws_retry=True)
-        except is_boto3_error_code("NoSuchEntity"):
-            pass
-        except boto_errors() as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg="Failed to delete inline policy %s of role %s" % (policy_name, self.name))
+        self.remove("Failed to delete inline policy %s of role %s" % (policy_name, self.name), "delete_role_policy",
+                    RoleName=self.name, PolicyName=policy_name)
 
     # -- absent
 
@@ -471,15 +410,9 @@ def main():
     role = Role(module)
     if module.params["state"] == "absent":
         before = role.absent()
-        result = dict(changed=bool(role.actions), actions=role.actions, arn=None)
-        if module._diff:
-            result["diff"] = diff(before, {})
-        module.exit_json(**result)
+        exit_with_diff(module, role.result(arn=None), before, {})
     after, before = role.present()
-    result = dict(changed=bool(role.actions), actions=role.actions, arn=after.get("arn"), iam_role=after)
-    if module._diff:
-        result["diff"] = diff(before, after)
-    module.exit_json(**result)
+    exit_with_diff(module, role.result(arn=after.get("arn"), iam_role=after), before, after)
 
 
 if __name__ == "__main__":

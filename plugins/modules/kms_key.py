@@ -22,7 +22,8 @@ description:
     run that changes nothing costs four or five calls.
   - O(state=absent) schedules the deletion of the key after O(pending_window) days and
     deletes its aliases.
-  - KMS has no client token for C(CreateKey), and the alias can only be created after the
+  - >-
+    KMS has no client token for C(CreateKey), and the alias can only be created after the
     key. So that a run stopped between the two does not make a second key, a key that is
     not found by its alias is looked for among the account's keys without any alias
     (C(ListAliases), C(ListKeys), then C(ListResourceTags) of each key without an alias):
@@ -163,34 +164,23 @@ actions:
 
 import json
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ModuleRun
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import PolicyError
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import dump_policy
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy
+from ansible_collections.honeyhive.platform.plugins.module_utils.iam import load_policy_option
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import policies_differ
 
 # A key made moments ago may not be visible yet to the next call.
 FRESH_CODES = ["NotFoundException"]
-
-
-def boto_errors():
-    return (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def alias_name(alias):
@@ -208,31 +198,14 @@ def validate(module):
     if not 7 <= params["pending_window"] <= 30:
         module.fail_json(msg=invalid_value("pending_window", params["pending_window"], "Allowed: 7 to 30 days."))
     check_tags(module)
-    try:
-        params["policy"] = load_policy(params["policy"], "policy")
-    except PolicyError as e:
-        module.fail_json(msg="Invalid value: %s." % e)
+    params["policy"] = load_policy_option(module, params["policy"], "policy")
 
 
-class Key(object):
+class Key(ModuleRun):
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
+        super().__init__(module, "kms", fresh_codes=FRESH_CODES)
         self.alias = alias_name(module.params["alias"])
-        self.client = retrying_client(module, "kms")
-        self.fresh = retry_decorator(extra_codes=FRESH_CODES)
-        self.actions = []
-
-    def act(self, message):
-        self.actions.append(message)
-        return not self.check
-
-    def call(self, what, method, **request):
-        try:
-            return self.fresh(getattr(self.client, method))(**request)
-        except boto_errors() as e:
-            self.module.fail_json_aws(e, msg="Failed to %s of key alias/%s" % (what, self.alias))
+        self.subject = "key alias/%s" % self.alias
 
     def describe(self):
         try:
@@ -248,25 +221,21 @@ class Key(object):
         except boto_errors() as e:
             self.module.fail_json_aws(e, msg="Failed to read the %s of key alias/%s" % (what, self.alias))
 
-    def key_aliases(self, key_id):
-        names = []
-        request = dict(KeyId=key_id)
+    def read_all(self, what, method, key, **request):
+        """Every item under ``key`` of all the pages (``Truncated`` / ``NextMarker``)."""
+        items = []
         while True:
-            page = self.read("aliases", "list_aliases", **request)
-            names.extend(alias_name(a["AliasName"]) for a in page.get("Aliases") or [])
+            page = self.read(what, method, **request)
+            items.extend(page.get(key) or [])
             if not page.get("Truncated"):
-                return names
+                return items
             request["Marker"] = page["NextMarker"]
 
+    def key_aliases(self, key_id):
+        return [alias_name(a["AliasName"]) for a in self.read_all("aliases", "list_aliases", "Aliases", KeyId=key_id)]
+
     def key_tags(self, key_id):
-        tags = []
-        request = dict(KeyId=key_id)
-        while True:
-            page = self.read("tags", "list_resource_tags", **request)
-            tags.extend(page.get("Tags") or [])
-            if not page.get("Truncated"):
-                return tags_to_dict(tags, "TagKey", "TagValue")
-            request["Marker"] = page["NextMarker"]
+        return tags_to_dict(self.read_all("tags", "list_resource_tags", "Tags", KeyId=key_id), "TagKey", "TagValue")
 
     # -- present
 
@@ -335,14 +304,8 @@ class Key(object):
         if tags is not None:
             current_tags = self.key_tags(key_id)
             before["tags"] = current_tags
-            to_set, to_unset = tag_diff(current_tags, tags, params["purge_tags"])
-            if to_unset and self.act("remove tags %s of the key" % ", ".join(to_unset)):
-                self.call("untag", "untag_resource", KeyId=key_id, TagKeys=to_unset)
-            if to_set and self.act("set tags %s of the key" % ", ".join(sorted(to_set))):
-                self.call("tag", "tag_resource", KeyId=key_id, Tags=tags_to_list(to_set, "TagKey", "TagValue"))
-            final = dict((k, v) for k, v in current_tags.items() if k not in to_unset)
-            final.update(to_set)
-            after["tags"] = final
+            after["tags"], _changed = self.sync_tags("the key", current_tags, tags, "untag_resource", "tag_resource",
+                                                     "TagKey", "TagValue", KeyId=key_id)
 
         after["aliases"] = self.ensure_aliases(key_id, adopted=adopted)
         if adopted:
@@ -353,20 +316,9 @@ class Key(object):
         """The key a stopped run created without its alias (see the description), or None."""
         if not tags:
             return None
-        aliased, request = set(), {}
-        while True:
-            page = self.read("aliases", "list_aliases", **request)
-            aliased.update(a["TargetKeyId"] for a in page.get("Aliases") or [] if a.get("TargetKeyId"))
-            if not page.get("Truncated"):
-                break
-            request = dict(Marker=page["NextMarker"])
-        candidates, request = [], {}
-        while True:
-            page = self.read("keys", "list_keys", **request)
-            candidates.extend(k["KeyId"] for k in page.get("Keys") or [] if k["KeyId"] not in aliased)
-            if not page.get("Truncated"):
-                break
-            request = dict(Marker=page["NextMarker"])
+        aliases = self.read_all("aliases", "list_aliases", "Aliases")
+        aliased = set(a["TargetKeyId"] for a in aliases if a.get("TargetKeyId"))
+        candidates = [k["KeyId"] for k in self.read_all("keys", "list_keys", "Keys") if k["KeyId"] not in aliased]
         found = []
         for key_id in candidates:
             try:
@@ -485,15 +437,9 @@ def main():
     key = Key(module)
     if module.params["state"] == "absent":
         before, ids = key.absent()
-        result = dict(changed=bool(key.actions), actions=key.actions, **ids)
-        if module._diff:
-            result["diff"] = diff(before, {})
-        module.exit_json(**result)
+        exit_with_diff(module, key.result(**ids), before, {})
     after, before = key.present()
-    result = dict(changed=bool(key.actions), actions=key.actions, **after)
-    if module._diff:
-        result["diff"] = diff(before, after)
-    module.exit_json(**result)
+    exit_with_diff(module, key.result(**after), before, after)
 
 
 if __name__ == "__main__":

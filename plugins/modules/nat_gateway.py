@@ -129,30 +129,28 @@ released_allocation_ids:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import all_pages
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import create_or_recover
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import desired_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_filters
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_list
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_specifications
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ensure_ec2_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import single_attempt_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import update_ec2_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
 
 SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
@@ -189,17 +187,11 @@ def wanted_tags(module):
 
 
 def describe_gateways(module, client, **request):
-    gateways = []
     try:
-        while True:
-            page = client.describe_nat_gateways(aws_retry=True, **request)
-            gateways.extend(page.get("NatGateways", []))
-            if not page.get("NextToken"):
-                return gateways
-            request["NextToken"] = page["NextToken"]
+        return all_pages(client.describe_nat_gateways, "NatGateways", request)
     except is_boto3_error_code(DESCRIBE_RETRY_CODES):
         return []
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to describe NAT gateways")
 
 
@@ -221,7 +213,7 @@ def find_gateways(module, client, name):
 def find_addresses(module, client, name):
     try:
         addresses = client.describe_addresses(Filters=ec2_tag_filters({"Name": name}), aws_retry=True).get("Addresses", [])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to describe Elastic IPs tagged Name=%s" % name)
     return [a for a in addresses if has_name(a, name)]
 
@@ -283,7 +275,7 @@ def check_subnet(module, client, subnet_id):
         client.describe_subnets(SubnetIds=[subnet_id], aws_retry=True)
     except is_boto3_error_code("InvalidSubnetID.NotFound"):
         module.fail_json(msg=invalid_value("subnet_id", subnet_id, "The subnet does not exist in this region and account."))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to describe subnet %s" % subnet_id)
 
 
@@ -307,11 +299,11 @@ def allocate_address(module, client, name, tags):
 
     try:
         address, _created = create_or_recover(create, recover)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to allocate an Elastic IP for NAT gateway %s" % name)
     address = dict(address)
     address.pop("ResponseMetadata", None)
-    address["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+    address["Tags"] = tags_to_list(tags)
     return address
 
 
@@ -334,7 +326,7 @@ def create_gateway(module, client, name, subnet_id, allocation_id, tags, previou
             if gateway.get("State") in ACTIVE and gateway.get("SubnetId") == subnet_id:
                 return gateway
         module.fail_json_aws(e, msg="Elastic IP %s is already associated with another resource" % allocation_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to create NAT gateway %s in %s" % (name, subnet_id))
 
 
@@ -380,28 +372,20 @@ def ensure_present(module, client):
         if params["wait"] and gateway.get("State") != "available":
             gateway = wait_gateway(module, client, gateway["NatGatewayId"], "available")
         if not gateway.get("Tags"):
-            gateway["Tags"] = [{"Key": k, "Value": v} for k, v in gateway_tags.items()]
+            gateway["Tags"] = ec2_tag_list(gateway_tags)
     else:
-        gateway_tags = tags_to_dict(gateway.get("Tags"))
-        if tag_diff(gateway_tags, tags, purge) != ({}, []):
+        gateway_id = gateway["NatGatewayId"]
+        gateway_tags = update_ec2_tags(module, client, gateway_id, tags_to_dict(gateway.get("Tags")), tags, purge,
+                                       "Failed to update the tags of NAT gateway %s" % gateway_id)
+        if gateway_tags is not None:
             changed = True
-            if not module.check_mode:
-                try:
-                    ensure_ec2_tags(client, gateway["NatGatewayId"], gateway_tags, tags, purge)
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                    module.fail_json_aws(e, msg="Failed to update the tags of NAT gateway %s" % gateway["NatGatewayId"])
-            gateway["Tags"] = [{"Key": k, "Value": v} for k, v in desired_tags(gateway_tags, tags, purge).items()]
+            gateway["Tags"] = ec2_tag_list(gateway_tags)
 
     # Keep the Elastic IP's tags in step with the gateway's.
     if address is not None and address.get("AllocationId"):
-        address_tags = tags_to_dict(address.get("Tags"))
-        if tag_diff(address_tags, tags, purge) != ({}, []):
+        if update_ec2_tags(module, client, address["AllocationId"], tags_to_dict(address.get("Tags")), tags, purge,
+                           "Failed to update the tags of Elastic IP %s" % address["AllocationId"]) is not None:
             changed = True
-            if not module.check_mode:
-                try:
-                    ensure_ec2_tags(client, address["AllocationId"], address_tags, tags, purge)
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                    module.fail_json_aws(e, msg="Failed to update the tags of Elastic IP %s" % address["AllocationId"])
 
     return changed, result_view(gateway, address, tags_to_dict(gateway.get("Tags")), subnet_id), before
 
@@ -443,7 +427,7 @@ def ensure_absent(module, client):
                     client.delete_nat_gateway(NatGatewayId=gateway["NatGatewayId"], aws_retry=True)
                 except is_boto3_error_code(DESCRIBE_RETRY_CODES):
                     pass
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+                except boto_errors() as e:  # pylint: disable=duplicate-except
                     module.fail_json_aws(e, msg="Failed to delete NAT gateway %s" % gateway["NatGatewayId"])
         for gateway in gateways:
             wait_gateway(module, client, gateway["NatGatewayId"], "deleted")
@@ -455,7 +439,7 @@ def ensure_absent(module, client):
                 release(AllocationId=address["AllocationId"])
             except is_boto3_error_code("InvalidAllocationID.NotFound"):
                 pass
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+            except boto_errors() as e:  # pylint: disable=duplicate-except
                 module.fail_json_aws(e, msg="Failed to release Elastic IP %s" % address["AllocationId"])
 
     result = dict(
@@ -466,9 +450,7 @@ def ensure_absent(module, client):
     )
     if gateways:
         result["deleted_nat_gateway_ids"] = [g["NatGatewayId"] for g in gateways]
-    if module._diff:
-        result["diff"] = diff(diff_view(before) if gateways else before, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, diff_view(before) if gateways else before, {})
 
 
 def main():
@@ -489,10 +471,7 @@ def main():
         ensure_absent(module, client)
 
     changed, view, before = ensure_present(module, client)
-    result = dict(changed=changed, **view)
-    if module._diff:
-        result["diff"] = diff(diff_view(before), diff_view(view))
-    module.exit_json(**result)
+    exit_with_diff(module, dict(changed=changed, **view), diff_view(before), diff_view(view))
 
 
 if __name__ == "__main__":

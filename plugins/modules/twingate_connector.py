@@ -153,19 +153,15 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
 from ansible_collections.honeyhive.platform.plugins.module_utils.twingate import (
     TwingateClient,
     TwingateError,
+    by_name_query,
+    fail_on_problems,
+    one_named,
     resolve_remote_network,
     twingate_argument_spec,
-    validate_connection_params,
+    validate_common_params,
 )
 
-Q_BY_NAME = """
-query ConnectorsByName($name: String!, $first: Int, $after: String) {
-  connectors(filter: {name: {eq: $name}}, first: $first, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    edges { node { id name remoteNetwork { id name } } }
-  }
-}
-"""
+Q_BY_NAME = by_name_query("ConnectorsByName", "connectors", "id name remoteNetwork { id name }")
 
 M_CREATE = """
 mutation ConnectorCreate($remoteNetworkId: ID!, $name: String) {
@@ -199,11 +195,8 @@ class SecretError(Exception):
 
 
 def find_connector(client, name, network_id):
-    nodes = [n for n in client.paginate(Q_BY_NAME, {"name": name}, ["connectors"]) or [] if n["name"] == name]
-    if len(nodes) > 1:
-        raise TwingateError("%d Twingate connectors are named %r (ids %s); names must be unique"
-                            % (len(nodes), name, ", ".join(sorted(n["id"] for n in nodes))))
-    return nodes[0] if nodes else None
+    return one_named(client.paginate(Q_BY_NAME, {"name": name}, ["connectors"]), name, "connector",
+                     reason="names must be unique")
 
 
 def same_kms_key(current, wanted):
@@ -407,10 +400,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    problems = validate_connection_params(params)
+    problems = validate_common_params(params)
     name = params["name"]
-    if not name.strip() or name != name.strip():
-        problems.append("name: %r; allowed: a non-empty name without leading or trailing spaces" % name)
     secret_name = params["tokens_secret_name"]
     if secret_name is not None and (not secret_name or len(secret_name) > 512
                                     or any(not (c.isalnum() or c in "/_+=.@-") for c in secret_name)):
@@ -423,8 +414,7 @@ def main():
     for key, value in (params["tags"] or {}).items():
         if str(key).lower().startswith("aws:"):
             problems.append("tags: %r; allowed: tag names not starting with 'aws:'" % key)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
+    fail_on_problems(module, problems)
 
     client = TwingateClient.from_module(module)
     secrets = Secrets(module)

@@ -67,11 +67,11 @@ name:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.twingate import (
-    TwingateClient,
-    TwingateError,
+    fail_on_problems,
     find_group,
+    run_ensure,
     twingate_argument_spec,
-    validate_connection_params,
+    validate_common_params,
 )
 
 M_CREATE = """
@@ -119,19 +119,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    problems = validate_connection_params(module.params)
-    name = module.params["name"]
-    if not name.strip() or name != name.strip():
-        problems.append("name: %r; allowed: a non-empty name without leading or trailing spaces" % name)
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-
-    client = TwingateClient.from_module(module)
-    try:
-        result = ensure(module, client)
-    except TwingateError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    fail_on_problems(module, validate_common_params(module.params))
+    run_ensure(module, ensure)
 
 
 if __name__ == "__main__":

@@ -166,12 +166,15 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.twingate import (
-    TwingateClient,
     TwingateError,
+    by_name_query,
+    fail_on_problems,
     find_group,
+    one_named,
     resolve_remote_network,
+    run_ensure,
     twingate_argument_spec,
-    validate_connection_params,
+    validate_common_params,
 )
 
 RESOURCE_FIELDS = """
@@ -179,14 +182,7 @@ id name address { value } remoteNetwork { id name }
 protocols { allowIcmp tcp { policy ports { start end } } udp { policy ports { start end } } }
 """
 
-Q_BY_NAME = """
-query ResourcesByName($name: String!, $first: Int, $after: String) {
-  resources(filter: {name: {eq: $name}}, first: $first, after: $after) {
-    pageInfo { hasNextPage endCursor }
-    edges { node { %s } }
-  }
-}
-""" % RESOURCE_FIELDS
+Q_BY_NAME = by_name_query("ResourcesByName", "resources", RESOURCE_FIELDS)
 
 Q_GROUPS = """
 query ResourceGroups($id: ID!, $first: Int, $after: String) {
@@ -322,12 +318,7 @@ def find_resource(client, name, network_id):
         local = [n for n in nodes if (n.get("remoteNetwork") or {}).get("id") == network_id]
         if local:
             nodes = local
-    if len(nodes) > 1:
-        raise TwingateError(
-            "%d Twingate resources are named %r (ids %s); names must be unique for this module to manage them"
-            % (len(nodes), name, ", ".join(sorted(n["id"] for n in nodes)))
-        )
-    return nodes[0] if nodes else None
+    return one_named(nodes, name, "resource")
 
 
 def resource_group_ids(client, resource_id):
@@ -463,10 +454,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    problems = validate_connection_params(params)
-    name = params["name"]
-    if not name.strip() or name != name.strip():
-        problems.append("name: %r; allowed: a non-empty name without leading or trailing spaces" % name)
+    problems = validate_common_params(params)
     if params["state"] == "present":
         problem = check_address(params["address"])
         if problem:
@@ -480,15 +468,8 @@ def main():
         for group in params["groups"] or []:
             if not group.strip():
                 problems.append("groups: contains an empty name; allowed: group names")
-    if problems:
-        module.fail_json(msg="; ".join(problems))
-
-    client = TwingateClient.from_module(module)
-    try:
-        result = ensure(module, client)
-    except TwingateError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    fail_on_problems(module, problems)
+    run_ensure(module, ensure)
 
 
 if __name__ == "__main__":

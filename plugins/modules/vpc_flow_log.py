@@ -151,25 +151,23 @@ deleted_flow_log_ids:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import all_pages
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import desired_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_list
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_specifications
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ensure_ec2_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import update_ec2_tags
 
 VPC_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 LOG_GROUP_RE = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
@@ -225,15 +223,9 @@ def find_flow_logs(module, client, any_name=False):
             {"Name": "log-group-name", "Values": [params["log_group_name"]]},
         ]
     )
-    flow_logs = []
     try:
-        while True:
-            page = client.describe_flow_logs(aws_retry=True, **request)
-            flow_logs.extend(page.get("FlowLogs", []))
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        flow_logs = all_pages(client.describe_flow_logs, "FlowLogs", request)
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to describe the flow logs of %s" % params["vpc_id"])
     found = []
     for flow_log in flow_logs:
@@ -282,7 +274,7 @@ def delete_flow_logs(module, client, ids):
         return
     try:
         response = client.delete_flow_logs(FlowLogIds=ids, aws_retry=True)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to delete flow logs %s" % ", ".join(ids))
     problems = [
         u for u in response.get("Unsuccessful", [])
@@ -318,7 +310,7 @@ def create_flow_log(module, client, tags, replaced):
         response = client.create_flow_logs(aws_retry=True, **request)
     except is_boto3_error_code("FlowLogAlreadyExists"):
         response = {"FlowLogIds": [], "Unsuccessful": [{"Error": {"Code": "FlowLogAlreadyExists"}}]}
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Failed to create the flow log of %s" % params["vpc_id"])
     unsuccessful = response.get("Unsuccessful") or []
     if unsuccessful and all((u.get("Error") or {}).get("Code") == "FlowLogAlreadyExists" for u in unsuccessful):
@@ -346,7 +338,7 @@ def create_flow_log(module, client, tags, replaced):
         MaxAggregationInterval=params["max_aggregation_interval"],
         DeliverLogsPermissionArn=params["deliver_logs_permission_arn"],
         FlowLogStatus="ACTIVE",
-        Tags=[{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())],
+        Tags=tags_to_list(tags),
     )
 
 
@@ -355,9 +347,7 @@ def ensure_absent(module, client):
     ids = [f["FlowLogId"] for f in flow_logs]
     delete_flow_logs(module, client, ids)
     result = dict(changed=bool(ids), flow_log_id=None, deleted_flow_log_ids=ids)
-    if module._diff:
-        result["diff"] = diff(diff_view(view(flow_logs[0])) if flow_logs else {}, {})
-    module.exit_json(**result)
+    exit_with_diff(module, result, diff_view(view(flow_logs[0])) if flow_logs else {}, {})
 
 
 def ensure_present(module, client):
@@ -396,24 +386,18 @@ def ensure_present(module, client):
         delete_flow_logs(module, client, replaced)
         current = create_flow_log(module, client, planned_tags, replaced)
         # A flow log picked up after FlowLogAlreadyExists may need its tags.
-        current_tags = tags_to_dict(current.get("Tags"))
-        if tag_diff(current_tags, tags, purge) != ({}, []):
-            try:
-                ensure_ec2_tags(client, current["FlowLogId"], current_tags, tags, purge)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                module.fail_json_aws(e, msg="Failed to tag flow log %s" % current["FlowLogId"])
-            current["Tags"] = [{"Key": k, "Value": v} for k, v in desired_tags(current_tags, tags, purge).items()]
+        flow_log_id = current["FlowLogId"]
+        current_tags = update_ec2_tags(module, client, flow_log_id, tags_to_dict(current.get("Tags")), tags, purge,
+                                       "Failed to tag flow log %s" % flow_log_id)
+        if current_tags is not None:
+            current["Tags"] = ec2_tag_list(current_tags)
     else:
-        current_tags = tags_to_dict(current.get("Tags"))
-        if tag_diff(current_tags, tags, purge) != ({}, []):
+        flow_log_id = current["FlowLogId"]
+        current_tags = update_ec2_tags(module, client, flow_log_id, tags_to_dict(current.get("Tags")), tags, purge,
+                                       "Failed to update the tags of flow log %s" % flow_log_id)
+        if current_tags is not None:
             changed = True
-            if not module.check_mode:
-                try:
-                    ensure_ec2_tags(client, current["FlowLogId"], current_tags, tags, purge)
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-                    module.fail_json_aws(e, msg="Failed to update the tags of flow log %s" % current["FlowLogId"])
-            current = dict(current)
-            current["Tags"] = [{"Key": k, "Value": v} for k, v in desired_tags(current_tags, tags, purge).items()]
+            current = dict(current, Tags=ec2_tag_list(current_tags))
     return changed, view(current), before, replaced
 
 
@@ -438,9 +422,7 @@ def main():
 
     changed, after, before, replaced = ensure_present(module, client)
     result = dict(changed=changed, replaced_flow_log_ids=replaced, **after)
-    if module._diff:
-        result["diff"] = diff(diff_view(before), diff_view(after))
-    module.exit_json(**result)
+    exit_with_diff(module, result, diff_view(before), diff_view(after))
 
 
 if __name__ == "__main__":

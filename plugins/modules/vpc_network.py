@@ -417,22 +417,17 @@ import ipaddress
 import re
 from collections import OrderedDict
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ModuleRun
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import create_or_recover
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_specifications
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ensure_ec2_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import error_code
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import single_attempt_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tag_diff
@@ -471,10 +466,6 @@ ROUTE_TARGET_KEYS = dict((option, key) for key, option in ROUTE_TARGETS)
 ROUTE_OPTIONS = ("gateway_id", "nat_gateway_id", "transit_gateway_id", "vpc_peering_connection_id",
                  "network_interface_id", "egress_only_gateway_id")
 NEW_RESOURCE = "(new) %s"
-
-
-def boto_errors():
-    return (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
 def route_target(route_spec):
@@ -615,17 +606,13 @@ def validate_tags(module, option, tags):
 # ------------------------------------------------------------------ network
 
 
-class Network(object):
+class Network(ModuleRun):
     """One run: the current state, the changes made and the views returned."""
 
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.purge_tags = module.params["purge_tags"]
-        self.client = retrying_client(module, "ec2")
         # Calls on a resource made moments ago also retry its NotFound codes.
-        self.fresh = retry_decorator(extra_codes=NOT_FOUND_CODES)
+        super().__init__(module, "ec2", fresh_codes=NOT_FOUND_CODES)
+        self.purge_tags = module.params["purge_tags"]
         self._once = None
         self.actions = []
         self.before = OrderedDict()
@@ -639,21 +626,6 @@ class Network(object):
         if self._once is None:
             self._once = single_attempt_client(self.module, "ec2")
         return self._once
-
-    @property
-    def changed(self):
-        return bool(self.actions)
-
-    def act(self, message):
-        self.actions.append(message)
-        return not self.check
-
-    def call(self, what, method, **request):
-        """A mutating call; retried, also while the resource is not visible yet."""
-        try:
-            return self.fresh(getattr(self.client, method))(**request)
-        except boto_errors() as e:
-            self.module.fail_json_aws(e, msg="Failed to %s" % what)
 
     def read(self, what, method, key, **request):
         try:
@@ -1469,9 +1441,7 @@ def main():
     else:
         result = network.present()
     result.update(changed=network.changed, actions=network.actions)
-    if module._diff:
-        result["diff"] = diff(network.before, network.after)
-    module.exit_json(**result)
+    exit_with_diff(module, result, network.before, network.after)
 
 
 if __name__ == "__main__":

@@ -105,13 +105,9 @@ endpoints:
 
 import re
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.vpc_network import active_nat_gateways
@@ -147,7 +143,7 @@ def main():
     client = retrying_client(module, "ec2")
     try:
         vpcs = find_vpcs(client, name=params["name"], cidr_block=params["cidr_block"], vpc_id=params["vpc_id"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to describe the VPC")
     if len(vpcs) > 1:
         module.fail_json(msg="More than one VPC matches (%s); give vpc_id or cidr_block." % ", ".join(v["VpcId"] for v in vpcs))
@@ -158,7 +154,7 @@ def main():
     vpc = vpcs[0]
     try:
         found = describe_network(client, vpc["VpcId"], KINDS)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to describe the network of %s" % vpc["VpcId"])
     result.update(
         vpc=vpc_view(vpc),

@@ -5,6 +5,9 @@
   ``amazon.aws`` / ``community.aws`` collections import as they do at run time.
 * ``moto_endpoint``: a real moto server on a free 127.0.0.1 port for the session,
   stopped by its PID at the end.
+* ``start_twingate_double``: starts the local Twingate test double
+  (scripts/twingate_double.py) on a free port; ``closed_twingate_url``: a GraphQL URL
+  on a port nothing listens on.
 * ``run_module``: runs one of our modules' ``main()`` with given arguments and
   returns its JSON result (``failed`` set when it called ``fail_json``).
 """
@@ -46,6 +49,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_process(command, ready_url, what, timeout, interval, **popen):
+    """Start ``command`` and return the process once ``ready_url`` answers.
+
+    Raises RuntimeError (and kills the process) when it exits or does not answer
+    within ``timeout`` seconds."""
+    proc = subprocess.Popen(command, **popen)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(ready_url, timeout=1)
+            return proc
+        except Exception:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(interval)
+
+
+def stop_process(proc) -> None:
+    """Stop a process started by ``start_process`` by its PID (SIGKILL after 10 s)."""
+    os.kill(proc.pid, 15)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, 9)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """A moto server for the whole test session; yields its endpoint URL."""
@@ -53,29 +83,37 @@ def moto_endpoint():
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_ACM_VALIDATION_WAIT="0")
     env.pop("MOTO_ACCOUNT_ID", None)
     moto = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto server did not start")
-            time.sleep(0.2)
+    proc = start_process(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)], url + "/moto-api/", "moto server", 30, 0.2,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
+
+
+@pytest.fixture(scope="session")
+def start_twingate_double():
+    """``start_twingate_double(token, *options, stderr=...)`` starts the Twingate test
+    double (scripts/twingate_double.py) on a free port and returns ``(process, base
+    URL)`` once it answers; ``start_twingate_double.stop(process)`` stops it by its PID."""
+
+    def start(token, *options, stderr=subprocess.DEVNULL):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, str(ROOT / "scripts" / "twingate_double.py"), "--port", str(port), "--token", token]
+        proc = start_process(command + list(options), base + "/healthz", "the Twingate double", 20, 0.1,
+                             stdout=subprocess.DEVNULL, stderr=stderr)
+        return proc, base
+
+    start.stop = stop_process
+    return start
+
+
+@pytest.fixture
+def closed_twingate_url():
+    """A Twingate API URL on a 127.0.0.1 port nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/api/graphql/"
 
 
 @pytest.fixture

@@ -5,46 +5,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "twingate_double.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "twingate_double.py"
 TOKEN = "double-test-token-0123456789"
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def double(tmp_path_factory):
-    port = _free_port()
+def double(tmp_path_factory, start_twingate_double):
     tmp = tmp_path_factory.mktemp("double")
     pidfile, log = tmp / "double.pid", tmp / "double.log"
     with open(log, "w", encoding="utf-8") as handle:
-        proc = subprocess.Popen([sys.executable, str(SCRIPT), "--port", str(port), "--token", TOKEN,
-                                 "--pidfile", str(pidfile)], stdout=subprocess.DEVNULL, stderr=handle)
-    base = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the Twingate double did not start")
-            time.sleep(0.1)
+        proc, base = start_twingate_double(TOKEN, "--pidfile", str(pidfile), stderr=handle)
     yield {"base": base, "pidfile": pidfile, "log": log, "proc": proc}
     os.kill(proc.pid, 15)
     proc.wait(timeout=10)

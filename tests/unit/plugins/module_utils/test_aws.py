@@ -365,3 +365,101 @@ def test_single_attempt_client_makes_one_attempt_despite_aws_config(monkeypatch)
         if made.get(key) is not None:
             final = final.merge(made[key])
     assert final.retries["total_max_attempts"] == 1
+
+
+# ------------------------------------------------------- shared module helpers
+
+
+class Recorder:
+    """A module with check mode and diff mode, whose exit and failure are recorded."""
+
+    def __init__(self, check_mode=False, diff=False, **params):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = diff
+        self.exited = None
+
+    def exit_json(self, **result):
+        self.exited = result
+
+    def fail_json_aws(self, exc, msg):
+        raise RuntimeError(msg)
+
+
+def test_all_pages_follows_the_token_without_changing_the_request():
+    pages = [{"Items": [1, 2], "NextToken": "a"}, {"Items": None, "NextToken": "b"}, {"Items": [3]}]
+    seen = []
+
+    def call(**request):
+        seen.append(request)
+        return pages[len(seen) - 1]
+
+    request = {"Filters": ["f"]}
+    assert aws.all_pages(call, "Items", request) == [1, 2, 3]
+    assert request == {"Filters": ["f"]}
+    assert [r.get("NextToken") for r in seen] == [None, "a", "b"]
+    assert all(r["aws_retry"] is True for r in seen)
+    assert aws.all_pages(lambda **r: {"items": [r.get("nextToken")]}, "items", {}, token="nextToken") == [None]
+
+
+def test_apply_tags_calls_only_what_differs_and_nothing_in_check_mode():
+    calls = []
+    after, changed = aws.apply_tags(Recorder(), {"a": "1", "b": "2"}, {"a": 1, "c": "3"}, True,
+                                    lambda keys: calls.append(("untag", keys)),
+                                    lambda tags: calls.append(("tag", tags)), "failed")
+    assert changed and after == {"a": "1", "c": "3"}
+    assert calls == [("untag", ["b"]), ("tag", {"c": "3"})]
+    calls[:] = []
+    in_check_mode = Recorder(check_mode=True)
+    assert aws.apply_tags(in_check_mode, {"a": "1"}, {}, True, calls.append, calls.append, "x") == ({}, True)
+    assert aws.apply_tags(Recorder(), {"a": "1"}, None, True, calls.append, calls.append, "x") == ({"a": "1"}, False)
+    assert calls == []
+
+    def fail(keys):
+        raise client_error("AccessDenied")
+
+    with pytest.raises(RuntimeError, match="^no tags for you$"):
+        aws.apply_tags(Recorder(), {"a": "1"}, {}, True, fail, fail, "no tags for you")
+
+
+def test_exit_with_diff():
+    module = Recorder()
+    aws.exit_with_diff(module, {"changed": True}, {"a": 1}, None)
+    assert module.exited == {"changed": True}
+    module = Recorder(diff=True)
+    aws.exit_with_diff(module, {"changed": True}, {"a": 1}, None)
+    assert module.exited == {"changed": True, "diff": {"before": {"a": 1}, "after": {}}}
+
+
+def test_module_run_names_its_changes_and_words_its_failures():
+    run = aws.ModuleRun.__new__(aws.ModuleRun)
+    run.module, run.params, run.check, run.actions = Recorder(), {"purge_tags": True}, False, []
+    run.fresh = lambda method: method
+    made = []
+
+    class Client:
+        def untag_it(self, **request):
+            made.append(("untag", request))
+
+        def tag_it(self, **request):
+            made.append(("tag", request))
+
+        def broken(self, **request):
+            raise client_error("Nope")
+
+    run.client = Client()
+    final, changed = run.sync_tags("the thing", {"a": "1", "b": "2"}, {"a": "1", "c": 3}, "untag_it", "tag_it",
+                                   "TagKey", "TagValue", Id="x")
+    assert changed and final == {"a": "1", "c": "3"}
+    assert run.actions == ["remove tags b of the thing", "set tags c of the thing"]
+    assert made == [("untag", {"TagKeys": ["b"], "Id": "x"}),
+                    ("tag", {"Tags": [{"TagKey": "c", "TagValue": "3"}], "Id": "x"})]
+    assert run.result(arn="a") == {"changed": True, "actions": run.actions, "arn": "a"}
+    with pytest.raises(RuntimeError, match="^Failed to break$"):
+        run.call("break", "broken")
+    run.subject = "key alias/x"
+    with pytest.raises(RuntimeError, match="^Failed to break of key alias/x$"):
+        run.call("break", "broken")
+    run.check, run.actions, made[:] = True, [], []
+    assert run.sync_tags("it", {"a": "1"}, {}, "untag_it", "tag_it") == ({}, True)
+    assert run.actions == ["remove tags a of it"] and made == []

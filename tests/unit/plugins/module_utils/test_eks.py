@@ -234,3 +234,88 @@ def test_ensure_tags(aws_env):
     assert eks.ensure_tags(FakeModule(check_mode=True), client, "arn", {}, {"A": "1"}, True, "thing") == (True, {"A": "1"})
     assert eks.ensure_tags(FakeModule(), client, "arn", {"A": "1"}, None, True, "thing") == (False, {"A": "1"})
     assert eks.ensure_tags(FakeModule(check_mode=True), client, "arn", {"A": "1"}, {"B": "2"}, False, "thing")[1] == {"A": "1", "B": "2"}
+
+
+@pytest.fixture
+def stubbed_eks(aws_env):
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+    from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
+
+    raw = boto3.client("eks", region_name="us-west-2")
+    stubber = Stubber(raw)
+    stubber.activate()
+    yield RetryingBotoClientWrapper(raw, retry_decorator(extra_codes=eks.EKS_RETRY_CODES)), stubber
+    stubber.assert_no_pending_responses()
+
+
+def _cluster(status):
+    return {"cluster": {"name": "hh", "status": status}}
+
+
+def test_call_when_ready_waits_once_for_a_busy_cluster(stubbed_eks, no_sleep):
+    client, stubber = stubbed_eks
+    request = {"clusterName": "hh", "principalArn": "arn:aws:iam::111122223333:role/x"}
+    stubber.add_client_error("delete_access_entry", "ResourceInUseException", "busy", 409, expected_params=request)
+    stubber.add_response("describe_cluster", _cluster("UPDATING"), {"name": "hh"})
+    stubber.add_response("describe_cluster", _cluster("ACTIVE"), {"name": "hh"})
+    stubber.add_response("delete_access_entry", {}, request)
+    module = FakeModule(cluster_name="hh", wait=True)
+    assert eks.call_when_ready(module, client, client.delete_access_entry, "delete it", **request) == {}
+
+
+def test_call_when_ready_not_found_and_recover(stubbed_eks):
+    client, stubber = stubbed_eks
+    request = {"clusterName": "hh", "principalArn": "arn:aws:iam::111122223333:role/x"}
+    module = FakeModule(cluster_name="hh", wait=False)
+    stubber.add_client_error("delete_access_entry", "ResourceNotFoundException", "gone", 404, expected_params=request)
+    gone = eks.call_when_ready(module, client, client.delete_access_entry, "delete it", not_found_ok=True, **request)
+    assert gone is None
+    stubber.add_client_error("delete_access_entry", "ResourceNotFoundException", "gone", 404, expected_params=request)
+    with pytest.raises(RuntimeError, match="^Failed to delete it: cluster_name 'hh' does not exist: "):
+        eks.call_when_ready(module, client, client.delete_access_entry, "delete it", **request)
+    stubber.add_client_error("delete_access_entry", "ResourceInUseException", "exists", 409, expected_params=request)
+    found = eks.call_when_ready(module, client, client.delete_access_entry, "delete it", recover=lambda: {"found": 1},
+                                **request)
+    assert found == {"found": 1}
+
+
+def test_create_or_adopt(stubbed_eks):
+    client, stubber = stubbed_eks
+    request = {"clusterName": "hh", "addonName": "vpc-cni"}
+    stubber.add_response("create_addon", {"addon": {"addonName": "vpc-cni"}}, request)
+    adopted = {"addonName": "vpc-cni", "status": "ACTIVE"}
+    assert eks.create_or_adopt(FakeModule(), client.create_addon, "addon", lambda: adopted, "add-on vpc-cni", "failed",
+                               **request) == ({"addonName": "vpc-cni"}, True)
+    stubber.add_client_error("create_addon", "ResourceInUseException", "exists", 409, expected_params=request)
+    assert eks.create_or_adopt(FakeModule(), client.create_addon, "addon", lambda: adopted, "add-on vpc-cni", "failed",
+                               **request) == (adopted, False)
+    stubber.add_client_error("create_addon", "ResourceInUseException", "exists", 409, expected_params=request)
+    with pytest.raises(RuntimeError, match="^EKS reports add-on vpc-cni exists but it cannot be described$"):
+        eks.create_or_adopt(FakeModule(), client.create_addon, "addon", lambda: None, "add-on vpc-cni", "failed",
+                            **request)
+    stubber.add_client_error("create_addon", "ResourceNotFoundException", "no cluster", 404, expected_params=request)
+    with pytest.raises(RuntimeError, match="^no cluster hh: "):
+        eks.create_or_adopt(FakeModule(), client.create_addon, "addon", lambda: None, "add-on vpc-cni", "failed",
+                            missing="no cluster hh", **request)
+
+
+def test_delete_and_wait(stubbed_eks, no_sleep):
+    client, stubber = stubbed_eks
+    request = {"clusterName": "hh", "nodegroupName": "system"}
+    answers = [{"status": "DELETING"}, None]
+    stubber.add_response("delete_nodegroup", {}, request)
+    eks.delete_and_wait(FakeModule(wait=True), {"status": "ACTIVE"}, client.delete_nodegroup, lambda: answers.pop(0),
+                        "node group system", 1, **request)
+    assert answers == []
+    # already DELETING: no delete call; a failed deletion ends the wait
+    with pytest.raises(RuntimeError, match="^node group system to be deleted could not be deleted: "):
+        eks.delete_and_wait(FakeModule(wait=True), {"status": "DELETING"}, client.delete_nodegroup,
+                            lambda: {"status": "DELETE_FAILED"}, "node group system", 1, **request)
+    # check mode: nothing at all
+    eks.delete_and_wait(FakeModule(check_mode=True, wait=True), {"status": "ACTIVE"}, client.delete_nodegroup,
+                        lambda: 1 / 0, "node group system", 1, **request)
+    stubber.add_client_error("delete_cluster", "ResourceInUseException", "has node groups", 409,
+                             expected_params={"name": "hh"})
+    with pytest.raises(RuntimeError, match="^cluster hh is in use: "):
+        eks.delete_and_wait(FakeModule(wait=True), {"status": "ACTIVE"}, client.delete_cluster, lambda: None,
+                            "cluster hh", 1, in_use="cluster hh is in use", failed_status=None, name="hh")

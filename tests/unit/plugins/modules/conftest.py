@@ -1,4 +1,11 @@
-"""Fixtures shared by the module tests that run against botocore's Stubber."""
+"""Fixtures shared by the module tests.
+
+* ``moto_client``: boto3 clients of the moto server, to set up and read back what a
+  module did;
+* ``api_calls``: the name of every AWS API operation made through botocore;
+* ``stub_client``: hands the module botocore Stubber-backed clients;
+* ``no_sleep``: polling without waiting.
+"""
 from __future__ import annotations
 
 import copy
@@ -10,7 +17,18 @@ from botocore.stub import Stubber
 
 
 @pytest.fixture
+def moto_client(moto_endpoint, aws_env):
+    """``moto_client("ec2")``: a boto3 client of the moto server (region us-west-2)."""
+
+    def make(service):
+        return boto3.client(service, endpoint_url=moto_endpoint, region_name="us-west-2")
+
+    return make
+
+
+@pytest.fixture
 def api_calls(monkeypatch):
+    """Records the name of every AWS API operation made through botocore."""
     calls = []
     original = botocore.client.BaseClient._make_api_call
 

@@ -10,27 +10,12 @@ import configparser
 import datetime
 
 import boto3
-import botocore.client
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import assume_role
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/honeyhive-deployment"
 CALLER_ACCOUNT = "123456789012"
-
-
-@pytest.fixture
-def api_calls(monkeypatch):
-    """Records the name of every AWS API operation made through botocore."""
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 def base_args(moto_endpoint, **extra):

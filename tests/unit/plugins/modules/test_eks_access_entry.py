@@ -4,13 +4,10 @@ DescribeAccessEntry, AssociateAccessPolicy, ... answer 404). Bad input is checke
 against the moto endpoint, to show that no request is made at all."""
 from __future__ import annotations
 
-import copy
 import datetime
 
-import boto3
-import botocore.client
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from ansible_collections.honeyhive.platform.plugins.modules import eks_access_entry
 
@@ -21,8 +18,6 @@ VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 EDIT = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 KEY = {"clusterName": "hh", "principalArn": PRINCIPAL}
-
-
 
 
 def stub_args(**extra):

@@ -8,10 +8,8 @@ import copy
 import datetime
 import json
 
-import boto3
-import botocore.client
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from ansible_collections.honeyhive.platform.plugins.modules import eks_addon
 
@@ -19,7 +17,6 @@ ROLE = "arn:aws:iam::111122223333:role/vpc-cni"
 EBS_ROLE = "arn:aws:iam::111122223333:role/ebs-csi"
 ARN = "arn:aws:eks:us-west-2:111122223333:addon/hh/vpc-cni/0123"
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
-
 
 
 def stub_args(**extra):

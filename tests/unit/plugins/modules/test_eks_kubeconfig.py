@@ -10,8 +10,6 @@ import stat
 import urllib.parse
 import uuid
 
-import boto3
-import botocore.client
 import pytest
 import yaml
 
@@ -25,21 +23,8 @@ ENDPOINT = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com"
 
 
 @pytest.fixture
-def api_calls(monkeypatch):
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
-
-
-@pytest.fixture
-def eks_api(moto_endpoint, aws_env):
-    return boto3.client("eks", endpoint_url=moto_endpoint, region_name="us-west-2")
+def eks_api(moto_client):
+    return moto_client("eks")
 
 
 @pytest.fixture

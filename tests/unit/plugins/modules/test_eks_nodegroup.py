@@ -12,10 +12,8 @@ import copy
 import datetime
 import uuid
 
-import boto3
-import botocore.client
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from ansible_collections.honeyhive.platform.plugins.modules import eks_nodegroup
 
@@ -25,10 +23,9 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 MUTATING = ("Create", "Update", "Delete", "Tag", "Untag")
 
 
-
 @pytest.fixture
-def eks(moto_endpoint, aws_env):
-    return boto3.client("eks", endpoint_url=moto_endpoint, region_name="us-west-2")
+def eks(moto_client):
+    return moto_client("eks")
 
 
 @pytest.fixture

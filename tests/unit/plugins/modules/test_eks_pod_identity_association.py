@@ -4,13 +4,10 @@ on the real EKS service model: moto 5.2 implements no pod identity association A
 input is checked against the moto endpoint, to show that no request is made."""
 from __future__ import annotations
 
-import copy
 import datetime
 
-import boto3
-import botocore.client
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from ansible_collections.honeyhive.platform.plugins.modules import eks_pod_identity_association as module_under_test
 
@@ -20,8 +17,6 @@ ASSOC_ID = "a-abcdefghijklmnop1"
 ASSOC_ARN = "arn:aws:eks:us-west-2:111122223333:podidentityassociation/hh/%s" % ASSOC_ID
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 LIST = {"clusterName": "hh", "namespace": "external-secrets", "serviceAccount": "external-secrets"}
-
-
 
 
 def stub_args(**extra):

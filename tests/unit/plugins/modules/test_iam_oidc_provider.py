@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
-import botocore.client
 import pytest
-from botocore.stub import Stubber
 
 from ansible_collections.honeyhive.platform.plugins.modules import iam_oidc_provider
 
@@ -16,40 +13,8 @@ THUMB_B = "a031c46782e6e6c662c2c87c76da9aa62ccabd8e"
 
 
 @pytest.fixture
-def api_calls(monkeypatch):
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
-
-
-@pytest.fixture
-def stub_client(monkeypatch, aws_env):
-    """Hands the module a botocore Stubber-backed client instead of a real one."""
-    from ansible_collections.amazon.aws.plugins.module_utils import botocore as aws_botocore
-
-    clients = {}
-
-    def factory(service):
-        client = boto3.client(service, region_name="us-west-2")
-        clients[service] = client
-        return Stubber(client)
-
-    def fake_conn(conn_type, resource=None, region=None, endpoint=None, **params):
-        return clients[resource]
-
-    monkeypatch.setattr(aws_botocore, "_boto3_conn", fake_conn)
-    return factory
-
-
-@pytest.fixture
-def iam(moto_endpoint, aws_env):
-    return boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-west-2")
+def iam(moto_client):
+    return moto_client("iam")
 
 
 @pytest.fixture

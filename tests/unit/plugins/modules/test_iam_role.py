@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import iam_managed_policy
@@ -33,8 +32,8 @@ def _credentials(aws_env):
 
 
 @pytest.fixture
-def iam(moto_endpoint):
-    return boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-west-2")
+def iam(moto_client):
+    return moto_client("iam")
 
 
 @pytest.fixture

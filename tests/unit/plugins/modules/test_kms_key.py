@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import kms_key
@@ -25,8 +24,8 @@ def _credentials(aws_env):
 
 
 @pytest.fixture
-def kms(moto_endpoint):
-    return boto3.client("kms", endpoint_url=moto_endpoint, region_name="us-west-2")
+def kms(moto_client):
+    return moto_client("kms")
 
 
 @pytest.fixture

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import uuid
 
-import boto3
-import botocore.client
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import nat_gateway
 
 
 @pytest.fixture
-def api_calls(monkeypatch):
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
-
-
-@pytest.fixture
-def ec2(moto_endpoint, aws_env):
-    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name="us-west-2")
+def ec2(moto_client):
+    return moto_client("ec2")
 
 
 @pytest.fixture

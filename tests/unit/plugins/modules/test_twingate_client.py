@@ -3,14 +3,7 @@
 process per test module and stopped by its PID."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -21,49 +14,26 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.twingate import
     validate_connection_params,
 )
 
-ROOT = Path(__file__).resolve().parents[4]
 TOKEN = "tg-client-" + uuid.uuid4().hex
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session")
+def start_double(start_twingate_double):
+    """``start_double(*options)`` -> (process, GraphQL URL) of a double that takes TOKEN."""
 
+    def start(*options):
+        proc, base = start_twingate_double(TOKEN, *options)
+        return proc, base + "/api/graphql/"
 
-def start_double(*extra):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "twingate_double.py"), "--port", str(port), "--token", TOKEN]
-        + list(extra),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return proc, base + "/api/graphql/"
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the Twingate double did not start")
-            time.sleep(0.1)
-
-
-def stop(proc):
-    os.kill(proc.pid, 15)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, 9)
+    start.stop = start_twingate_double.stop
+    return start
 
 
 @pytest.fixture(scope="module")
-def api():
+def api(start_double):
     proc, url = start_double("--page-size", "3")
     yield url
-    stop(proc)
+    start_double.stop(proc)
 
 
 def client(url, **kwargs):
@@ -120,7 +90,7 @@ def test_wrong_token_is_not_retried(api):
 
 
 @pytest.mark.parametrize("status", [503, 429])
-def test_retries_with_backoff_on_throttling_and_5xx(status):
+def test_retries_with_backoff_on_throttling_and_5xx(status, start_double):
     proc, url = start_double("--fail-first", "2", "--fail-status", str(status))
     try:
         c = client(url)
@@ -132,10 +102,10 @@ def test_retries_with_backoff_on_throttling_and_5xx(status):
         else:
             assert c.delays[0] < c.delays[1]
     finally:
-        stop(proc)
+        start_double.stop(proc)
 
 
-def test_gives_up_after_the_retry_budget():
+def test_gives_up_after_the_retry_budget(start_double):
     proc, url = start_double("--fail-first", "10", "--fail-status", "502")
     try:
         c = client(url, retries=2)
@@ -144,11 +114,11 @@ def test_gives_up_after_the_retry_budget():
         assert "HTTP 502" in str(info.value) and "after 3 attempts" in str(info.value)
         assert c.calls == 3
     finally:
-        stop(proc)
+        start_double.stop(proc)
 
 
-def test_connection_refused_is_retried_then_reported():
-    c = client("http://127.0.0.1:%d/api/graphql/" % _free_port(), retries=2)
+def test_connection_refused_is_retried_then_reported(closed_twingate_url):
+    c = client(closed_twingate_url, retries=2)
     with pytest.raises(TwingateError) as info:
         c.query("query Q { groups { edges { node { id } } } }")
     assert "cannot reach the Twingate API" in str(info.value) and c.calls == 3
@@ -166,3 +136,16 @@ def test_connection_params_validation():
     problems = validate_connection_params({"api_url": "x.twingate.com", "api_token": " ", "api_timeout": 0,
                                            "api_retries": -1})
     assert [p.split(":")[0] for p in problems] == ["api_url", "api_token", "api_timeout", "api_retries"]
+
+
+def test_common_params_and_unique_names():
+    params = {"api_url": "https://x.twingate.com/api/graphql/", "api_token": "t", "api_timeout": 30,
+              "api_retries": 5, "name": " padded"}
+    assert [p.split(":")[0] for p in tgmod.validate_common_params(params)] == ["name"]
+    nodes = [{"id": "b", "name": "n"}, {"id": "a", "name": "n"}, {"id": "c", "name": "other"}]
+    assert tgmod.one_named(nodes[1:], "n", "group") == nodes[1]
+    assert tgmod.one_named(None, "n", "group") is None
+    with pytest.raises(TwingateError, match=r"^2 Twingate groups are named 'n' \(ids a, b\); names must be unique$"):
+        tgmod.one_named(nodes, "n", "group", reason="names must be unique")
+    assert "query GroupsByName($name: String!, $first: Int, $after: String)" in tgmod.by_name_query(
+        "GroupsByName", "groups", "id")

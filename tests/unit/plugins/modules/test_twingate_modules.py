@@ -4,14 +4,8 @@ the moto server. Every assertion reads state back through the API or boto3."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
@@ -23,44 +17,17 @@ from ansible_collections.honeyhive.platform.plugins.modules import (
     twingate_resource,
 )
 
-ROOT = Path(__file__).resolve().parents[4]
 TOKEN = "tg-test-" + uuid.uuid4().hex
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def double(tmp_path_factory):
+def double(tmp_path_factory, start_twingate_double):
     """The Twingate test double on a free port; yields {url, token, log}."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("twingate") / "double.log"
     with open(log, "w", encoding="utf-8") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "twingate_double.py"), "--port", str(port), "--token", TOKEN,
-             "--page-size", "2"],
-            stdout=subprocess.DEVNULL, stderr=handle,
-        )
-    base = "http://127.0.0.1:%d" % port
-    deadline = time.time() + 20
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except Exception:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the Twingate double did not start")
-            time.sleep(0.1)
+        proc, base = start_twingate_double(TOKEN, "--page-size", "2", stderr=handle)
     yield {"url": base + "/api/graphql/", "token": TOKEN, "log": log}
-    os.kill(proc.pid, 15)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, 9)
+    start_twingate_double.stop(proc)
 
 
 def gql(double, document, variables=None):
@@ -77,13 +44,6 @@ def tg(double, **extra):
     base = dict(api_url=double["url"], api_token=double["token"])
     base.update(extra)
     return base
-
-
-def _closed_url():
-    return "http://127.0.0.1:%d/api/graphql/" % _free_port()
-
-
-CLOSED_URL = _closed_url()
 
 
 def unique(prefix):
@@ -145,8 +105,8 @@ def test_remote_network_lifecycle(run_module, double):
     assert not run_module(twingate_remote_network, tg(double, name=name, state="absent"))["changed"]
 
 
-def test_remote_network_bad_input_fails_before_any_call(run_module, double):
-    closed = dict(api_url=CLOSED_URL, api_token="unused-test-token-0000", api_retries=0)
+def test_remote_network_bad_input_fails_before_any_call(run_module, double, closed_twingate_url):
+    closed = dict(api_url=closed_twingate_url, api_token="unused-test-token-0000", api_retries=0)
     result = run_module(twingate_remote_network, dict(closed, name="x", location="MARS"))
     assert result["failed"] and "location" in result["msg"] and "AWS" in result["msg"]
     result = run_module(twingate_remote_network, dict(closed, name=" x"))
@@ -305,10 +265,10 @@ def test_resource_check_mode_on_fresh_account(run_module, double):
     (dict(protocols={"udp": {"policy": "RESTRICTED", "ports": ["http"]}}), "not a port or range"),
     (dict(address=None), "are missing: address"),
 ])
-def test_resource_bad_input(run_module, extra, needle):
+def test_resource_bad_input(run_module, extra, needle, closed_twingate_url):
     # Nothing listens on the API URL: the input must be rejected before any call.
-    args = dict(api_url=CLOSED_URL, api_token="unused-test-token-0000", api_retries=0, name="r", address="10.0.0.0/16",
-                remote_network="rn")
+    args = dict(api_url=closed_twingate_url, api_token="unused-test-token-0000", api_retries=0, name="r",
+                address="10.0.0.0/16", remote_network="rn")
     args.update(extra)
     args = {k: v for k, v in args.items() if v is not None}
     result = run_module(twingate_resource, args)
@@ -464,10 +424,10 @@ def test_connector_in_another_remote_network_is_an_error(run_module, double, net
     (dict(tags={"aws:x": "y"}), "aws:"),
     (dict(api_url="not a url"), "api_url"),
 ])
-def test_connector_bad_input(run_module, moto_endpoint, aws_env, extra, needle):
+def test_connector_bad_input(run_module, moto_endpoint, aws_env, extra, needle, closed_twingate_url):
     # Nothing listens on the API URL: the input must be rejected before any call.
-    args = dict(api_url=CLOSED_URL, api_token="unused-test-token-0000", api_retries=0, endpoint_url=moto_endpoint, region="us-west-2",
-                name="c", remote_network="rn", tokens_secret_name="s")
+    args = dict(api_url=closed_twingate_url, api_token="unused-test-token-0000", api_retries=0,
+                endpoint_url=moto_endpoint, region="us-west-2", name="c", remote_network="rn", tokens_secret_name="s")
     args.update(extra)
     args = {k: v for k, v in args.items() if v is not None}
     result = run_module(twingate_connector, args)

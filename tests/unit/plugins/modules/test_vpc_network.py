@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import uuid
 
-import boto3
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import vpc_network
@@ -25,8 +24,8 @@ def _credentials(aws_env):
 
 
 @pytest.fixture
-def ec2(moto_endpoint):
-    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name=REGION)
+def ec2(moto_client):
+    return moto_client("ec2")
 
 
 @pytest.fixture
