@@ -342,6 +342,12 @@ def count_resources(session, prefix):
     count("ecs_task_definition", lambda: len(pages(ecs, "list_task_definition_families", "families",
                                                    familyPrefix=prefix, status="ACTIVE")))
 
+    sqs = client("sqs")
+    count("sqs_queue", lambda: sum(named(url.rsplit("/", 1)[-1])
+                                   for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])))
+    events = client("events")
+    count("event_rule", lambda: sum(named(r["Name"]) for r in pages(events, "list_rules", "Rules", NamePrefix=prefix)))
+
     eks = client("eks")
     eks_clusters = [c for c in eks.list_clusters().get("clusters", []) if named(c)]
     if eks_clusters:

@@ -25,8 +25,11 @@ description:
     one attached to the VPC (an unattached one with the same C(Name) tag is attached
     rather than a second one made); a route table by its C(Name) tag; a security group by
     its name; an endpoint by its service name (endpoints that are deleted or failed are
-    ignored). Create calls without an idempotency token are never retried blindly; after
-    an error that may have hidden a success the resource is looked up first.
+    ignored). Endpoints are created with a deterministic C(ClientToken) (from the VPC, the
+    service, the type and the endpoints of that service that have gone), so a repeated
+    request is the same request to AWS. Create calls without an idempotency token are never
+    retried blindly; after an error that may have hidden a success the resource is looked up
+    first.
   - Resources are created with their tags in the same call, so nothing is ever untagged.
   - NAT gateways are not managed here (see M(honeyhive.platform.nat_gateway)); a route
     names its NAT gateway by id. O(report_nat_gateways) returns the VPC's NAT gateways.
@@ -422,6 +425,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ModuleRun
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import create_or_recover
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_specifications
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ensure_ec2_tags
@@ -1091,7 +1095,9 @@ class Network(ModuleRun):
                                                                                matching[0]["VpcEndpointId"]))
             endpoint = matching[0] if matching else None
             if endpoint is None:
-                endpoint = self.create_endpoint(vpc_id, spec, what, tags)
+                gone = sorted(e["VpcEndpointId"] for e in current
+                              if e.get("ServiceName") == service and e not in live)
+                endpoint = self.create_endpoint(vpc_id, spec, what, tags, gone)
             else:
                 self.before["endpoints"][service] = endpoint_view(endpoint)
                 if endpoint.get("VpcEndpointType") != spec["type"]:
@@ -1105,8 +1111,11 @@ class Network(ModuleRun):
             self.after["endpoints"][service] = view
         return views
 
-    def create_endpoint(self, vpc_id, spec, what, tags):
-        request = dict(VpcId=vpc_id, ServiceName=spec["service"], VpcEndpointType=spec["type"])
+    def create_endpoint(self, vpc_id, spec, what, tags, gone=()):
+        # Retries and re-runs of one attempt share the token; it changes when an earlier
+        # endpoint of the service in this VPC has gone (AWS lists deleted ones for a while).
+        request = dict(VpcId=vpc_id, ServiceName=spec["service"], VpcEndpointType=spec["type"],
+                       ClientToken=client_token("vpc_endpoint", vpc_id, spec["service"], spec["type"], *gone))
         for option, key in (("route_table_ids", "RouteTableIds"), ("subnet_ids", "SubnetIds"),
                             ("security_group_ids", "SecurityGroupIds")):
             if spec[option]:

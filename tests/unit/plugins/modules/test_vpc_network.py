@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.modules import vpc_network
 from ansible_collections.honeyhive.platform.plugins.modules import vpc_network_info
 
@@ -313,6 +314,28 @@ def test_an_interrupted_run_adopts_what_it_made(run_module, ec2, moto_endpoint, 
     assert result["subnets"][0]["id"] == subnet["SubnetId"]
     assert len(ec2.describe_internet_gateways(Filters=[{"Name": "tag:Name", "Values": [names["igw"]]}])["InternetGateways"]) == 1
     assert len(ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [names["vpc"]]}])["Vpcs"]) == 1
+
+
+def test_endpoints_are_created_with_a_client_token(run_module, moto_endpoint, names, cidr, monkeypatch):
+    """The same endpoint request carries the same token; another service another one."""
+    import botocore.client
+
+    sent = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation, params):
+        if operation == "CreateVpcEndpoint":
+            sent.append((params["ServiceName"], params.get("ClientToken")))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    first, _second = build(run_module, moto_endpoint, names, cidr)
+    tokens = dict(sent)
+    assert sorted(tokens) == ["com.amazonaws.us-west-2.s3", "com.amazonaws.us-west-2.sts"]
+    assert all(token and len(token) <= 64 for token in tokens.values())
+    assert len(set(tokens.values())) == 2
+    assert tokens["com.amazonaws.us-west-2.s3"] == client_token(
+        "vpc_endpoint", first["vpc"]["id"], "com.amazonaws.us-west-2.s3", "Gateway")
 
 
 def test_delete_removes_every_part_and_a_second_delete_is_a_no_op(run_module, ec2, moto_endpoint, names, cidr, api_calls):
