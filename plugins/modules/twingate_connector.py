@@ -150,6 +150,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     compare_aws_tags,
 )
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.twingate import (
     TwingateClient,
     TwingateError,
@@ -322,9 +323,14 @@ def ensure_present(module, client, secrets, result):
             # Belt and braces: Ansible masks these values wherever they might appear in output.
             module.no_log_values.update([access, refresh])
             value = json.dumps({"access_token": access, "refresh_token": refresh})
+            # The version id is derived from the connector and a digest of these tokens, so a
+            # write retried after a lost answer is the same request to Secrets Manager, not a
+            # second version (or a "secret exists" error for a create that went through).
+            version = client_token("twingate_tokens", connector["id"], secret_name, value)
             try:
                 if secret is None:
-                    kwargs = dict(Name=secret_name, SecretString=value, Description=description)
+                    kwargs = dict(Name=secret_name, SecretString=value, Description=description,
+                                  ClientRequestToken=version)
                     if params["tokens_secret_kms_key_id"]:
                         kwargs["KmsKeyId"] = params["tokens_secret_kms_key_id"]
                     if params["tags"]:
@@ -333,7 +339,7 @@ def ensure_present(module, client, secrets, result):
                     result["tokens_secret_arn"] = created_secret["ARN"]
                 else:
                     secrets.call("cannot store the tokens in secret %s" % secret_name, "put_secret_value",
-                                 SecretId=secret_name, SecretString=value)
+                                 SecretId=secret_name, SecretString=value, ClientRequestToken=version)
             except SecretError as exc:
                 raise SecretError(
                     "%s; the connector's tokens were regenerated but not stored, so run again with "

@@ -10,6 +10,7 @@ import uuid
 import boto3
 import pytest
 
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import client_token
 from ansible_collections.honeyhive.platform.plugins.modules import (
     twingate_connector,
     twingate_group,
@@ -352,6 +353,13 @@ def test_connector_lifecycle_tokens_land_in_the_secret_only(run_module, double, 
     new_tokens = stored_tokens(secretsmanager, secret)
     assert new_tokens != tokens
     assert_no_tokens(rotated, new_tokens)
+    # Each write of the tokens is a version whose id is derived from the connector and the
+    # tokens (ClientRequestToken), so a retried write is the same request, not a new version.
+    stages = secretsmanager.describe_secret(SecretId=secret)["VersionIdsToStages"]
+    current = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+    assert current == [client_token("twingate_tokens", created["id"], secret,
+                                    json.dumps({"access_token": new_tokens["access_token"],
+                                                "refresh_token": new_tokens["refresh_token"]}))]
 
     # Tags drift is corrected; the double's request log never holds a token.
     secretsmanager.tag_resource(SecretId=secret, Tags=[{"Key": "Stray", "Value": "x"}])
