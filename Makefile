@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 LINK := .local/collections/ansible_collections/honeyhive/platform
+# ansible.cfg runs plays with Mitogen's linear strategy; its plugin directory is inside the
+# installed mitogen package (requirements.txt), linked here so ansible.cfg can name it.
+STRATEGY := .local/strategy_plugins
 # hosting converges site.yml (substrate and hosting) and runs the substrate scenario's
 # verify and cleanup too; substrate alone: make molecule SCENARIOS=substrate.
 SCENARIOS ?= hosting
@@ -33,7 +36,11 @@ $(LINK):
 	@mkdir -p $(dir $@)
 	@ln -sfn ../../../.. $@
 
-venv: $(STAMP) $(LINK)
+$(STRATEGY): $(STAMP)
+	@mkdir -p $(dir $@)
+	@ln -sfn "$$($(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" $@
+
+venv: $(STAMP) $(LINK) $(STRATEGY)
 
 # The local Kubernetes control plane, built from its Go modules into a cache outside the
 # clone (tools/local-kube/README.md); the first build takes a while, later ones seconds.
