@@ -13,7 +13,8 @@
 * ``ModuleRun``: the run of a module that lists its changes as ``actions``
   (check mode makes no mutating call) and words its failed calls the same way;
 * small validation and formatting helpers so every module words its errors
-  the same way.
+  the same way;
+* one botocore data loader per Python process (``share_botocore_data``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,6 +41,38 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+def share_botocore_data():
+    """Let every botocore session of this Python process use one data loader.
+
+    Each module builds its clients through a new boto3 session, and a new session parses
+    botocore's JSON data files again: the endpoint rules and each service's model, about
+    0.1 s per client. Where one interpreter runs many modules (Mitogen, which the phase
+    playbooks use), a loader per process parses each file once. The loader only caches the
+    files as botocore ships them, as it already does for the clients of one session; the
+    data path (``AWS_DATA_PATH``) keys the cache, so a different path gets its own loader.
+    Called once, when this file is imported; harmless where a process runs one module.
+    """
+    if botocore is None:
+        return
+    from botocore import session as botocore_session
+
+    if getattr(botocore_session.create_loader, "shared_per_process", False):
+        return
+    create = botocore_session.create_loader
+    loaders = {}
+
+    @functools.wraps(create)
+    def create_loader(search_path_string=None):
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    create_loader.shared_per_process = True
+    botocore_session.create_loader = create_loader
+
+
+share_botocore_data()
 
 # Error codes retried on top of the ones AWSRetry already knows (throttling
 # spellings of the different services, and the bare HTTP status botocore
@@ -423,7 +456,11 @@ def check_pattern(module, option, pattern, allowed):
 
 def check_tags(module, option="tags"):
     """Tags must be a flat mapping of non-empty keys (max 128) to values (max 256)."""
-    tags = module.params.get(option)
+    check_tag_map(module, option, module.params.get(option))
+
+
+def check_tag_map(module, option, tags):
+    """``check_tags`` for a tag map that is not a top-level option (``option`` names it)."""
     if not tags:
         return
     for key, value in tags.items():
@@ -501,11 +538,13 @@ class ModuleRun:
 
     subject = None
 
-    def __init__(self, module, service, fresh_codes=None):
+    def __init__(self, module, service, fresh_codes=None, params=None, client=None):
         self.module = module
-        self.params = module.params
+        # A module that converges a list of resources runs one ModuleRun per item, each with
+        # the item's options as ``params`` and all of them on one ``client``.
+        self.params = module.params if params is None else params
         self.check = module.check_mode
-        self.client = retrying_client(module, service)
+        self.client = retrying_client(module, service) if client is None else client
         self.fresh = retry_decorator(extra_codes=fresh_codes)
         self.actions = []
 

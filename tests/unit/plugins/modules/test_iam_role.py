@@ -1,6 +1,6 @@
-"""honeyhive.platform.iam_role and iam_managed_policy against the moto server (IAM is
-global); every assertion reads the role or policy back through boto3, and the no-op runs
-assert the exact calls."""
+"""honeyhive.platform.iam_role, iam_roles and iam_managed_policy against the moto server
+(IAM is global); every assertion reads the role or policy back through boto3, and the no-op
+runs assert the exact calls."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import iam_managed_policy
 from ansible_collections.honeyhive.platform.plugins.modules import iam_role
+from ansible_collections.honeyhive.platform.plugins.modules import iam_roles
 
 ACCOUNT = "123456789012"  # moto's default account, where these credentials land
 MUTATING_PREFIXES = ("Create", "Delete", "Put", "Attach", "Detach", "Tag", "Untag", "Update", "Set", "Remove")
@@ -156,6 +157,138 @@ def test_role_bad_input_fails_before_any_call(run_module, moto_endpoint, name, a
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert api_calls == []
+
+
+# ------------------------------------------------------------------ iam_roles
+
+
+def roles_args(moto_endpoint, names, **extra):
+    roles = [dict(name=n, description="Role %s" % n, assume_role_policy_document=TRUST, managed_policy_arns=[READONLY],
+                  inline_policies={n + "-read": READ_SECRETS}, tags={"Environment": "test", "Name": n})
+             for n in names]
+    args = base(moto_endpoint, roles=roles)
+    args.update(extra)
+    return args
+
+
+def test_roles_create_then_no_op_in_two_reads(run_module, iam, moto_endpoint, name, api_calls):
+    names = [name + "-a", name + "-b", name + "-c"]
+    first = run_module(iam_roles, roles_args(moto_endpoint, names, _ansible_diff=True))
+    assert not first.get("failed"), first
+    assert first["changed"] is True
+    assert [a for a in first["actions"] if a.startswith("create role")] == ["create role %s" % n for n in names]
+    for n in names:
+        role = iam.get_role(RoleName=n)["Role"]
+        assert first["arns"][n] == role["Arn"]
+        assert role["AssumeRolePolicyDocument"] == TRUST
+        assert role["Description"] == "Role %s" % n
+        assert tags_of(role["Tags"]) == {"Environment": "test", "Name": n}
+        assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=n)["AttachedPolicies"]] == [READONLY]
+        assert iam.get_role_policy(RoleName=n, PolicyName=n + "-read")["PolicyDocument"] == READ_SECRETS
+    assert [r["role_name"] for r in first["roles"]] == names
+
+    api_calls.clear()
+    again = run_module(iam_roles, roles_args(moto_endpoint, names))
+    assert again["changed"] is False, again["actions"]
+    # Three roles, each with a trust policy, tags, a managed and an inline policy: two reads.
+    assert api_calls == ["GetAccountAuthorizationDetails", "ListRoles"]
+    assert again["arns"] == first["arns"]
+    assert [r["inline_policy_names"] for r in again["roles"]] == [[n + "-read"] for n in names]
+
+
+def test_roles_change_only_the_role_that_differs(run_module, iam, moto_endpoint, name, api_calls):
+    names = [name + "-a", name + "-b"]
+    run_module(iam_roles, roles_args(moto_endpoint, names))
+    iam.tag_role(RoleName=names[1], Tags=[{"Key": "Stray", "Value": "x"}])
+    drifted = dict(READ_SECRETS, Statement=[dict(READ_SECRETS["Statement"][0], Action=["secretsmanager:*"])])
+    iam.put_role_policy(RoleName=names[1], PolicyName=names[1] + "-read", PolicyDocument=json.dumps(drifted))
+    iam.update_role(RoleName=names[1], MaxSessionDuration=7200)
+    args = roles_args(moto_endpoint, names)
+    args["roles"][1]["max_session_duration"] = 3600
+    api_calls.clear()
+    result = run_module(iam_roles, args)
+    assert sorted(mutating(api_calls)) == ["PutRolePolicy", "UntagRole", "UpdateRole"]
+    assert all(names[1] in action for action in result["actions"]), result["actions"]
+    assert tags_of(iam.get_role(RoleName=names[1])["Role"]["Tags"]) == {"Environment": "test", "Name": names[1]}
+    assert iam.get_role(RoleName=names[1])["Role"]["MaxSessionDuration"] == 3600
+    assert iam.get_role_policy(RoleName=names[1], PolicyName=names[1] + "-read")["PolicyDocument"] == READ_SECRETS
+
+
+def test_roles_check_mode_and_delete(run_module, iam, moto_endpoint, name, api_calls):
+    names = [name + "-a", name + "-b"]
+    check = run_module(iam_roles, roles_args(moto_endpoint, names, _ansible_check_mode=True))
+    assert check["changed"] is True
+    assert check["arns"] == {n: None for n in names}
+    assert mutating(api_calls) == []
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=names[0])
+
+    run_module(iam_roles, roles_args(moto_endpoint, names))
+    gone = dict(roles=[{"name": n} for n in names], state="absent")
+    assert run_module(iam_roles, base(moto_endpoint, _ansible_check_mode=True, **gone))["changed"] is True
+    assert iam.get_role(RoleName=names[0])
+    deleted = run_module(iam_roles, base(moto_endpoint, **gone))
+    assert deleted["changed"] is True
+    for n in names:
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_role(RoleName=n)
+    api_calls.clear()
+    assert run_module(iam_roles, base(moto_endpoint, **gone))["changed"] is False
+    assert mutating(api_calls) == []
+
+
+@pytest.mark.parametrize("item, fragment", [
+    (dict(max_session_duration=60), "'roles[1].max_session_duration': 60. Allowed: 3600 to 43200 seconds"),
+    (dict(name="has space"), "'roles[1].name': 'has space'"),
+    (dict(inline_policies={"p": "not json"}), "roles[1].inline_policies.p is not valid JSON"),
+    (dict(tags={"aws:x": "y"}), "'roles[1].tags': 'aws:x'"),
+])
+def test_roles_bad_input_fails_before_any_call(run_module, moto_endpoint, name, api_calls, item, fragment):
+    args = roles_args(moto_endpoint, [name + "-a", name + "-b"])
+    args["roles"][1].update(item)
+    result = run_module(iam_roles, args)
+    assert result["failed"] is True
+    assert fragment in result["msg"]
+    assert api_calls == []
+
+
+def test_roles_same_name_twice_is_refused(run_module, moto_endpoint, name, api_calls):
+    result = run_module(iam_roles, roles_args(moto_endpoint, [name, name]))
+    assert result["failed"] is True
+    assert "'roles[1].name'" in result["msg"] and "each role name once" in result["msg"]
+    assert api_calls == []
+
+
+def test_roles_follow_every_page_of_a_large_account(run_module, stub_client):
+    """Stubber (botocore's IAM service model): moto answers GetAccountAuthorizationDetails and
+    ListRoles in one page, AWS in pages of 100 roles; the roles wanted are on the second ones."""
+    account = "111122223333"
+
+    def detail(n):
+        return {"Path": "/", "RoleName": n, "RoleId": "AROA%016d" % len(n), "Arn": "arn:aws:iam::%s:role/%s" % (account, n),
+                "AssumeRolePolicyDocument": json.dumps(TRUST), "RolePolicyList": [],
+                "AttachedManagedPolicies": [{"PolicyName": "ReadOnlyAccess", "PolicyArn": READONLY}],
+                "Tags": [{"Key": "Name", "Value": n}]}
+
+    def listed(n):
+        return {"Path": "/", "RoleName": n, "RoleId": "AROA%016d" % len(n), "Arn": "arn:aws:iam::%s:role/%s" % (account, n),
+                "CreateDate": "2026-01-01T00:00:00Z", "Description": "Role %s" % n, "MaxSessionDuration": 3600}
+
+    stubber = stub_client("iam")
+    stubber.add_response("get_account_authorization_details",
+                         {"RoleDetailList": [detail("other")], "IsTruncated": True, "Marker": "m1"}, {"Filter": ["Role"]})
+    stubber.add_response("get_account_authorization_details",
+                         {"RoleDetailList": [detail("wanted")], "IsTruncated": False}, {"Filter": ["Role"], "Marker": "m1"})
+    stubber.add_response("list_roles", {"Roles": [listed("other")], "IsTruncated": True, "Marker": "r1"}, {})
+    stubber.add_response("list_roles", {"Roles": [listed("wanted")], "IsTruncated": False}, {"Marker": "r1"})
+    stubber.activate()
+    result = run_module(iam_roles, dict(region="us-west-2", roles=[dict(
+        name="wanted", description="Role wanted", assume_role_policy_document=TRUST, max_session_duration=3600,
+        managed_policy_arns=[READONLY], inline_policies={}, tags={"Name": "wanted"})]))
+    assert not result.get("failed"), result
+    assert result["changed"] is False, result["actions"]
+    assert result["arns"] == {"wanted": "arn:aws:iam::%s:role/wanted" % account}
+    stubber.assert_no_pending_responses()
 
 
 # -------------------------------------------------------- iam_managed_policy
