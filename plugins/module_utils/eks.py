@@ -7,7 +7,8 @@
   500 answer ``ServerException``, which the generic list does not know);
 * ``clientRequestToken`` values derived from the resource name and the
   request (see ``request_token``);
-* Kubernetes version parsing and the one-minor-at-a-time upgrade rule;
+* the one-minor-at-a-time upgrade rule as a module's failure message (the
+  rule itself and version parsing are in ``k8s_version``);
 * waiting for an EKS update (``DescribeUpdate``) or a resource status;
 * what the resource modules do the same way: their common options, creating
   or adopting, deleting and waiting until gone, and calls that wait for a busy
@@ -37,6 +38,9 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
+from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import ALLOWED_VERSION
+from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import parse_version
+from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import version_step
 
 # EKS answers HTTP 500 as ServerException; retried like every other 5xx.
 EKS_RETRY_CODES = ["ServerException"]
@@ -47,9 +51,6 @@ BUSY_CODES = (IN_USE, "InvalidRequestException")
 
 CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 NODEGROUP_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$")
-# Kubernetes minor versions as EKS names them ("1.33"). Two-digit minors
-# only: an unquoted 1.30 in YAML is the number 1.3, which must not pass.
-VERSION_RE = re.compile(r"^1\.([1-9][0-9])$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 PRINCIPAL_ARN_RE = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]{1,512}$")
 KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/+=,.@-]+$")
@@ -57,7 +58,9 @@ SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 CIDR_RE = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
 
-ALLOWED_VERSION = "Allowed: a Kubernetes minor version such as '1.33' (quote it in YAML: an unquoted 1.30 is the number 1.3)."
+# Control plane log types in the order EKS lists them.
+LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
 ALLOWED_CLUSTER_NAME = "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."
 
 # aws eks get-token (awscli/customizations/eks/get_token.py)
@@ -106,42 +109,26 @@ def request_token(operation, name, request, *state):
 # -------------------------------------------------------------- versions
 
 
-def parse_version(text):
-    """``"1.33"`` -> ``(1, 33)``; None when the text is not such a version."""
-    match = VERSION_RE.match(str(text or ""))
-    if not match:
-        return None
-    return 1, int(match.group(1))
-
-
-def format_version(version):
-    return "%d.%d" % version
-
-
 def version_step_error(name, current, desired):
     """Why ``current`` -> ``desired`` is not one allowed EKS upgrade, or None.
 
     EKS upgrades the control plane one minor version at a time and never
-    downgrades. Versions EKS reports in another form are compared as text.
+    downgrades (``k8s_version.version_step``). Versions EKS reports in another
+    form are compared as text.
     """
-    if current == desired:
+    problem = version_step(current, desired)
+    if problem is None:
         return None
-    have = parse_version(current)
-    want = parse_version(desired)
-    if have is None or want is None:
-        return None
-    if want < have:
+    kind, nxt = problem
+    if kind == "downgrade":
         return (
             "Invalid value for option 'version': %r. Cluster %s runs Kubernetes %s and EKS cannot downgrade; "
             "allowed: %s or, one at a time, a later minor version." % (desired, name, current, current)
         )
-    nxt = format_version((have[0], have[1] + 1))
-    if want != (have[0], have[1] + 1):
-        return (
-            "Invalid value for option 'version': %r. Cluster %s runs Kubernetes %s and EKS upgrades one minor "
-            "version at a time: %s -> %s is not allowed; the next allowed version is %s." % (desired, name, current, current, desired, nxt)
-        )
-    return None
+    return (
+        "Invalid value for option 'version': %r. Cluster %s runs Kubernetes %s and EKS upgrades one minor "
+        "version at a time: %s -> %s is not allowed; the next allowed version is %s." % (desired, name, current, current, desired, nxt)
+    )
 
 
 def check_version(module, option="version"):
@@ -210,6 +197,68 @@ def paginate(module, call, key, what, **request):
         return all_pages(call, key, request, token="nextToken")
     except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to list %s" % what)
+
+
+def vpc_config(cluster):
+    return cluster.get("resourcesVpcConfig") or {}
+
+
+def enabled_logs(cluster):
+    """Sorted enabled log types, or None when the API does not report logging."""
+    setups = (cluster.get("logging") or {}).get("clusterLogging")
+    if setups is None:
+        return None
+    enabled = set()
+    for setup in setups:
+        if setup.get("enabled"):
+            enabled.update(setup.get("types") or [])
+    return [t for t in LOG_TYPES if t in enabled] + sorted(t for t in enabled if t not in LOG_TYPES)
+
+
+def secrets_key(cluster):
+    for entry in cluster.get("encryptionConfig") or []:
+        if "secrets" in (entry.get("resources") or []):
+            return (entry.get("provider") or {}).get("keyArn")
+    return None
+
+
+def cluster_view(cluster, updates=None):
+    """What eks_cluster and eks_cluster_info return of a cluster (DescribeCluster's ``cluster``)."""
+    vpc = vpc_config(cluster)
+    access = cluster.get("accessConfig") or {}
+    access_view = {}
+    if "authenticationMode" in access:
+        access_view["authentication_mode"] = access["authenticationMode"]
+    if "bootstrapClusterCreatorAdminPermissions" in access:
+        access_view["bootstrap_cluster_creator_admin_permissions"] = access["bootstrapClusterCreatorAdminPermissions"]
+    return dict(
+        name=cluster.get("name"),
+        arn=cluster.get("arn"),
+        status=cluster.get("status"),
+        version=cluster.get("version"),
+        platform_version=cluster.get("platformVersion"),
+        endpoint=cluster.get("endpoint"),
+        certificate_authority_data=(cluster.get("certificateAuthority") or {}).get("data"),
+        oidc_issuer=((cluster.get("identity") or {}).get("oidc") or {}).get("issuer"),
+        role_arn=cluster.get("roleArn"),
+        vpc_id=vpc.get("vpcId"),
+        subnet_ids=list(vpc.get("subnetIds") or []),
+        security_group_ids=list(vpc.get("securityGroupIds") or []),
+        cluster_security_group_id=vpc.get("clusterSecurityGroupId"),
+        endpoint_public_access=vpc.get("endpointPublicAccess"),
+        endpoint_private_access=vpc.get("endpointPrivateAccess"),
+        public_access_cidrs=list(vpc.get("publicAccessCidrs") or []),
+        logging=enabled_logs(cluster),
+        access_config=access_view,
+        encryption_config=[
+            dict(resources=list(e.get("resources") or []), key_arn=(e.get("provider") or {}).get("keyArn"))
+            for e in cluster.get("encryptionConfig") or []
+        ],
+        secrets_encryption_kms_key_arn=secrets_key(cluster),
+        upgrade_policy=(cluster.get("upgradePolicy") or {}).get("supportType"),
+        tags=dict(cluster.get("tags") or {}),
+        updates=list(updates or []),
+    )
 
 
 # --------------------------------------------------------------- waiting

@@ -343,6 +343,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import CIDR_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import KMS_KEY_ARN_RE
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import LOG_TYPES
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ROLE_ARN_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import SECURITY_GROUP_RE
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import SUBNET_RE
@@ -352,21 +353,24 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.eks import chec
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_required
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_unique
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_version
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import cluster_view
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import enabled_logs
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import health_issues
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import request_token
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import resource_options
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import secrets_key
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import update_record
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import version_step_error
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import vpc_config
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_status
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import wait_update_record
 
-LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # Authentication modes in the only order EKS lets a cluster move through.
 AUTH_ORDER = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
 TRANSITIONAL = ("CREATING", "UPDATING", "PENDING")
@@ -406,67 +410,6 @@ def validate(module):
 
 
 # ------------------------------------------------------------ reading
-
-
-def vpc_config(cluster):
-    return cluster.get("resourcesVpcConfig") or {}
-
-
-def enabled_logs(cluster):
-    """Sorted enabled log types, or None when the API does not report logging."""
-    setups = (cluster.get("logging") or {}).get("clusterLogging")
-    if setups is None:
-        return None
-    enabled = set()
-    for setup in setups:
-        if setup.get("enabled"):
-            enabled.update(setup.get("types") or [])
-    return [t for t in LOG_TYPES if t in enabled] + sorted(t for t in enabled if t not in LOG_TYPES)
-
-
-def secrets_key(cluster):
-    for entry in cluster.get("encryptionConfig") or []:
-        if "secrets" in (entry.get("resources") or []):
-            return (entry.get("provider") or {}).get("keyArn")
-    return None
-
-
-def view(cluster, updates=None):
-    vpc = vpc_config(cluster)
-    access = cluster.get("accessConfig") or {}
-    access_view = {}
-    if "authenticationMode" in access:
-        access_view["authentication_mode"] = access["authenticationMode"]
-    if "bootstrapClusterCreatorAdminPermissions" in access:
-        access_view["bootstrap_cluster_creator_admin_permissions"] = access["bootstrapClusterCreatorAdminPermissions"]
-    return dict(
-        name=cluster.get("name"),
-        arn=cluster.get("arn"),
-        status=cluster.get("status"),
-        version=cluster.get("version"),
-        platform_version=cluster.get("platformVersion"),
-        endpoint=cluster.get("endpoint"),
-        certificate_authority_data=(cluster.get("certificateAuthority") or {}).get("data"),
-        oidc_issuer=((cluster.get("identity") or {}).get("oidc") or {}).get("issuer"),
-        role_arn=cluster.get("roleArn"),
-        vpc_id=vpc.get("vpcId"),
-        subnet_ids=list(vpc.get("subnetIds") or []),
-        security_group_ids=list(vpc.get("securityGroupIds") or []),
-        cluster_security_group_id=vpc.get("clusterSecurityGroupId"),
-        endpoint_public_access=vpc.get("endpointPublicAccess"),
-        endpoint_private_access=vpc.get("endpointPrivateAccess"),
-        public_access_cidrs=list(vpc.get("publicAccessCidrs") or []),
-        logging=enabled_logs(cluster),
-        access_config=access_view,
-        encryption_config=[
-            dict(resources=list(e.get("resources") or []), key_arn=(e.get("provider") or {}).get("keyArn"))
-            for e in cluster.get("encryptionConfig") or []
-        ],
-        secrets_encryption_kms_key_arn=secrets_key(cluster),
-        upgrade_policy=(cluster.get("upgradePolicy") or {}).get("supportType"),
-        tags=dict(cluster.get("tags") or {}),
-        updates=list(updates or []),
-    )
 
 
 DIFF_KEYS = (
@@ -723,7 +666,7 @@ def update(module, client, cluster):
         apply_step(after, kind, request)
         if module.check_mode:
             continue
-        answer = run_step(module, client, name, operation, request, state_view(view(cluster))) or {}
+        answer = run_step(module, client, name, operation, request, state_view(cluster_view(cluster))) or {}
         record = update_record(answer)
         if index < len(steps) - 1 or params["wait"]:
             wait_update_record(module, client, record, answer, "EKS cluster %s" % name, name, delay=POLL_DELAY)
@@ -750,7 +693,7 @@ def ensure_absent(module, client):
     cluster = describe_cluster(module, client, name)
     if cluster is None:
         module.exit_json(changed=False, name=name, arn=None, status=None)
-    before = state_view(view(cluster))
+    before = state_view(cluster_view(cluster))
     delete_and_wait(
         module, cluster, client.delete_cluster, lambda: describe_cluster(module, client, name), "EKS cluster %s" % name,
         POLL_DELAY, failed_status=None,
@@ -808,8 +751,8 @@ def main():
         ensure_absent(module, client)
 
     after, changed, before, updates = ensure_present(module, client)
-    result = dict(changed=changed, **view(after, updates))
-    exit_with_diff(module, result, state_view(view(before)) if before else {}, state_view(result))
+    result = dict(changed=changed, **cluster_view(after, updates))
+    exit_with_diff(module, result, state_view(cluster_view(before)) if before else {}, state_view(result))
 
 
 if __name__ == "__main__":

@@ -13,16 +13,25 @@ stack shared by the module, and asserts that
 * no secret listed under ``hidden`` appears anywhere in the output;
 * the AWS proxy logged no AWS request at all (so certainly no mutating one), and the
   Twingate double received no mutation (the request log is reset before each case).
+
+A few inputs are valid on their own and wrong only for what the account holds (a
+Kubernetes version skip for the cluster that exists): such a case names the state it needs
+(``existing_cluster_version``, made directly in the emulator, not through the proxy) and the
+exact read-only calls (``reads``) the preflight role may make before it stops the run; no
+other call, and no mutating one, may appear.
 """
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+import readback
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -48,6 +57,47 @@ def test_catalogue_is_well_formed():
         assert len(kinds) == 1, f"{case['id']}: give the input one way, as one of {INPUT_KINDS}"
         for field in ("category", "variable", "value", "allowed"):
             assert str(case.get(field, "")).strip(), f"{case['id']}: {field} is missing"
+        assert ("existing_cluster_version" in case) == ("reads" in case), (
+            f"{case['id']}: a case that needs existing state lists the reads it allows, and only such a case")
+
+
+def _inventory_vars() -> dict:
+    """The local host's variables as a run sees them (inventory and the root group_vars)."""
+    out = subprocess.run([str(VENV_BIN / "ansible-inventory"), "-i", "inventories/local", "--playbook-dir", ".",
+                          "--host", "local-us-west-2"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _cluster_name(variables: dict) -> str:
+    sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+    from naming import resource_name  # noqa: PLC0415  (the collection's own naming filter)
+
+    context = {"prefix": variables["platform_name_prefix"], "environment": variables["platform_environment"],
+               "region": variables["platform_region"]}
+    return resource_name("eks", context, kind="eks_cluster")
+
+
+@pytest.fixture
+def existing_cluster(emulators):
+    """``make(version)``: the platform's EKS cluster at ``version`` in the target account, made
+    directly in moto (not through the proxy, so the request log shows only what the run did);
+    deleted again after the case."""
+    made = []
+    variables = _inventory_vars()
+    account, region = str(variables["platform_target_account_id"]), variables["platform_region"]
+
+    def make(version):
+        session = readback.target_session(emulators.env, account, region)
+        eks = session.client("eks", endpoint_url=emulators.env["HONEYHIVE_MOTO_URL"])
+        name = _cluster_name(variables)
+        eks.create_cluster(name=name, version=version, roleArn=f"arn:aws:iam::{account}:role/preexisting",
+                           resourcesVpcConfig={"subnetIds": []})
+        made.append((eks, name))
+        return name
+
+    yield make
+    for eks, name in made:
+        eks.delete_cluster(name=name)
 
 
 def _run_case(case: dict, stack, tmp_path: Path) -> tuple[subprocess.CompletedProcess, list]:
@@ -79,7 +129,9 @@ def _run_case(case: dict, stack, tmp_path: Path) -> tuple[subprocess.CompletedPr
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_bad_input_stops_in_preflight(case, emulators, tmp_path):
+def test_bad_input_stops_in_preflight(case, emulators, existing_cluster, tmp_path):
+    if "existing_cluster_version" in case:
+        existing_cluster(case["existing_cluster_version"])
     twingate_log = emulators.logs_dir / "twingate.log"
     twingate_offset = twingate_log.stat().st_size if twingate_log.exists() else 0
     emulators.reset_request_log()
@@ -112,6 +164,7 @@ def test_bad_input_stops_in_preflight(case, emulators, tmp_path):
     requests = emulators.requests()
     mutating = [f"{r['service']}:{r['operation']}" for r in requests if r.get("mutating")]
     assert not mutating, f"mutating AWS calls before preflight failed: {mutating}"
-    assert not requests, f"AWS calls before preflight failed: {[r['operation'] for r in requests]}"
+    calls = [f"{r['service']}:{r['operation']}" for r in requests]
+    assert calls == case.get("reads", []), f"AWS calls before preflight failed: {calls}"
     twingate_calls = twingate_log.read_text(encoding="utf-8")[twingate_offset:] if twingate_log.exists() else ""
     assert " mutation " not in twingate_calls, f"Twingate mutations before preflight failed:\n{twingate_calls}"

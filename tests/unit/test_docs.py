@@ -39,9 +39,10 @@ def test_plugins_render(kind, names):
 
 
 def test_every_filter_has_its_documentation():
-    from ansible_collections.honeyhive.platform.plugins.filter import charts, cost, iam, naming, network, sizing
+    from ansible_collections.honeyhive.platform.plugins.filter import charts, cost, iam, naming, network, sizing, versions
 
-    registered = sorted(name for m in (naming, network, sizing, cost, charts, iam) for name in m.FilterModule().filters())
+    registered = sorted(name for m in (naming, network, sizing, cost, charts, iam, versions)
+                        for name in m.FilterModule().filters())
     assert registered == FILTERS
 
 
