@@ -32,6 +32,11 @@ Usage: .venv/bin/python scripts/bench.py [--state-dir .local/bench] [--output .l
                                          [--playbook site.yml]
                                          [--three-region-playbook playbooks/substrate.yml]
                                          [--skip-three-region] [--measure-single-region]
+                                         [--strategy linear]
+
+``--strategy`` runs every playbook with that Ansible strategy (``ANSIBLE_STRATEGY``) instead of
+the one ansible.cfg names (Mitogen's ``mitogen_linear``), for example ``linear`` to measure
+Ansible's own. The strategy used is in the table and the JSON (``strategy``).
 """
 from __future__ import annotations
 
@@ -97,6 +102,16 @@ def read_env(state):
     out = subprocess.run(["bash", "-c", 'set -a; . "$1"; env -0', "_", str(state / "env")],
                          check=True, capture_output=True, env=os.environ.copy()).stdout
     return dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
+
+
+def configured_strategy(env):
+    """The strategy the playbooks run with: ANSIBLE_STRATEGY, or what ansible.cfg sets."""
+    out = subprocess.run([str(VENV_BIN / "ansible-config"), "dump"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("DEFAULT_STRATEGY("):
+            return line.split("=", 1)[1].strip()
+    return "linear"
 
 
 def reset_request_log(env):
@@ -401,6 +416,7 @@ def print_table(result):
         return "-" if result.get(key) is None else fmt.format(result[key]) + unit
 
     rows = [
+        ("Ansible strategy", str(result.get("strategy")), ""),
         ("first converge", num("first_converge_s", "{:.1f}", " s"), ""),
         ("no-op re-run", num("noop_rerun_s", "{:.1f}", " s"), ""),
         ("no-op ratio", num("noop_ratio"), "noop_ratio"),
@@ -451,6 +467,7 @@ def main(argv=None):
                         help="playbook of the three-region run (default: the substrate phase; one local "
                              "control plane cannot stand in for three clusters)")
     parser.add_argument("--skip-three-region", action="store_true", help="skip the three-region run")
+    parser.add_argument("--strategy", help="Ansible strategy of every run (default: ansible.cfg's)")
     parser.add_argument("--measure-single-region", action="store_true",
                         help="measure the one-region baseline on fresh emulators with the first generated "
                              "inventory instead of reusing the first converge")
@@ -460,8 +477,11 @@ def main(argv=None):
     output = Path(args.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     local_inventory = ROOT / "inventories" / "local"
+    if args.strategy:
+        os.environ["ANSIBLE_STRATEGY"] = args.strategy
 
     result = {"started": datetime.now().isoformat(timespec="seconds"), "playbook": args.playbook,
+              "strategy": configured_strategy(dict(os.environ)),
               "loadavg_start": os.getloadavg()[0],
               "first_converge_s": None, "noop_rerun_s": None, "noop_ratio": None,
               "noop_api_calls_per_resource": None, "managed_resources": None, "tasks": None,

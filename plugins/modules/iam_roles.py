@@ -40,35 +40,31 @@ options:
         type: str
         required: true
       path:
-        description: Path of a new role. The path of an existing role cannot change.
+        description: As O(honeyhive.platform.iam_role#module:path).
         type: str
         default: /
       description:
-        description: Description of the role. When omitted it is not managed.
+        description: As O(honeyhive.platform.iam_role#module:description).
         type: str
       assume_role_policy_document:
-        description:
-          - The trust policy, as a dict or JSON text. Required when O(state=present) and
-            the role does not exist.
+        description: As O(honeyhive.platform.iam_role#module:assume_role_policy_document).
         type: json
       max_session_duration:
-        description: Maximum session duration in seconds (3600 to 43200). When omitted it is not managed.
+        description: As O(honeyhive.platform.iam_role#module:max_session_duration).
         type: int
       managed_policy_arns:
-        description: ARNs of the managed policies attached to the role. When omitted they are not managed.
+        description: As O(honeyhive.platform.iam_role#module:managed_policy_arns).
         type: list
         elements: str
       purge_managed_policies:
-        description: Detach the managed policies that are not in O(roles[].managed_policy_arns).
+        description: As O(honeyhive.platform.iam_role#module:purge_managed_policies).
         type: bool
         default: true
       inline_policies:
-        description:
-          - Inline policies of the role, C(name) to document (a dict or JSON text). When
-            omitted they are not managed.
+        description: As O(honeyhive.platform.iam_role#module:inline_policies).
         type: dict
       purge_inline_policies:
-        description: Delete the inline policies that are not in O(roles[].inline_policies).
+        description: As O(honeyhive.platform.iam_role#module:purge_inline_policies).
         type: bool
         default: false
       tags:
@@ -144,49 +140,17 @@ roles:
   returned: when O(state=present)
   type: list
   elements: dict
-  contains:
-    arn:
-      description: ARN of the role.
-      type: str
-      sample: arn:aws:iam::111122223333:role/honeyhive-prod-usw2-external-secrets
-    role_name:
-      description: Name of the role.
-      type: str
-      sample: honeyhive-prod-usw2-external-secrets
-    role_id:
-      description: Unique id of the role.
-      type: str
-      sample: AROA0123456789EXAMPLE
-    path:
-      description: Path of the role.
-      type: str
-      sample: /
-    description:
-      description: Description of the role.
-      type: str
-      sample: External Secrets of the prod cluster
-    max_session_duration:
-      description: Maximum session duration in seconds.
-      type: int
-      sample: 3600
-    assume_role_policy_document:
-      description: The trust policy.
-      type: dict
-      sample: {Version: "2012-10-17", Statement: []}
-    managed_policy_arns:
-      description: ARNs of the attached managed policies (when O(roles[].managed_policy_arns) is given).
-      type: list
-      elements: str
-      sample: []
-    inline_policy_names:
-      description: Names of the inline policies the module manages (all of them with O(roles[].purge_inline_policies)).
-      type: list
-      elements: str
-      sample: []
-    tags:
-      description: Tags of the role.
-      type: dict
-      sample: {Name: honeyhive-prod-usw2-external-secrets}
+  sample:
+    - arn: arn:aws:iam::111122223333:role/honeyhive-prod-usw2-external-secrets
+      role_name: honeyhive-prod-usw2-external-secrets
+      role_id: AROA0123456789EXAMPLE
+      path: /
+      description: External Secrets of the prod cluster
+      max_session_duration: 3600
+      assume_role_policy_document: {Version: "2012-10-17", Statement: []}
+      managed_policy_arns: []
+      inline_policy_names: []
+      tags: {Name: honeyhive-prod-usw2-external-secrets}
 actions:
   description: What was changed (in check mode, what would be), one line per change.
   returned: always

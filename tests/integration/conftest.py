@@ -142,12 +142,6 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
     user would) and the inventory; the project is this checkout. ``early_jobs`` has removed
     the invoking shell's credentials and secrets (``CLEAN_ENVIRONMENT``) from the environment
     that ansible-runner passes on.
-
-    It runs with Ansible's own linear strategy (``ANSIBLE_STRATEGY=linear``, a module process
-    per task), as in an AWX execution environment without mitogen; every other converge of the
-    session uses ansible.cfg's Mitogen strategy. So the secrets suite covers both kinds of -vvv
-    output, and the suites that compare their read-back with this one (faults, interrupted
-    runs) show that both strategies build the same platform.
     """
     import ansible_runner  # pylint: disable=import-outside-toplevel
 
@@ -166,7 +160,6 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
             HOME=str(home),
             HONEYHIVE_TEST_CREDENTIALS_FILE=str(credentials_file),
             ANSIBLE_NOCOLOR="1",
-            ANSIBLE_STRATEGY="linear",
         )
         (private / "env" / "envvars").write_text(yaml.safe_dump(envvars), encoding="utf-8")
         extravars = private / "env" / "extravars"
@@ -185,7 +178,7 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
             cancel_callback=job.cancelled.is_set,
         )
         seconds = round(time.monotonic() - started, 1)
-        notes.append(f"reference converge (-vvv, ansible-runner, linear strategy; shared by the session): {seconds} s, "
+        notes.append(f"reference converge (-vvv, ansible-runner; shared by the session): {seconds} s, "
                      f"status {result.status}")
         return ReferenceConverge(
             stack=stack, result=result, stdout=result.stdout.read(), artifacts=Path(result.config.artifact_dir),

@@ -14,6 +14,11 @@ leaves a duplicate here lacks retries, or treats an error as "not found".
 Both runs start with the session, beside the bad-input cases (``start_early``, see
 conftest.Job); ``HONEYHIVE_IT_SERIAL=1`` runs them when the first test here needs them.
 
+They run with Ansible's own linear strategy (``ANSIBLE_STRATEGY=linear``: a Python process per
+module, as in an execution environment without mitogen), every other converge of the session
+with ansible.cfg's Mitogen strategy: the comparison with the clean run's read-back also shows
+that both strategies build the same platform.
+
 The seed (``HONEYHIVE_FAULT_SEED``, default below) and the faults injected per kind and run
 are printed in the summary of the test session and in every failure message; the AWS
 requests are sequential, so a run with the same seed meets the same faults, up to the
@@ -31,6 +36,7 @@ import readback
 from harness import run_playbook, start_stack, stop_stack
 
 SEED = int(os.environ.get("HONEYHIVE_FAULT_SEED") or 20251123)
+STRATEGY = {"ANSIBLE_STRATEGY": "linear"}
 THROTTLE_RATE = 0.12
 ERROR_RATE = 0.06
 
@@ -60,7 +66,7 @@ def start_early(base, notes, job):
     try:
         config = stack.proxy_health()["config"]
         assert config == {"throttle_rate": THROTTLE_RATE, "error_rate": ERROR_RATE, "seed": SEED, "fault_after": 0}
-        first = run_playbook(stack, "site.yml", log=base / "first.log", temp=base / "tmp", job=job)
+        first = run_playbook(stack, "site.yml", log=base / "first.log", temp=base / "tmp", extra_env=STRATEGY, job=job)
         first.faults = injected(stack)
         first.note = replay_note(SEED, first.faults)
         notes.append(f"faults, converge: {first.seconds} s, rc {first.rc}, {first.note}")
@@ -72,7 +78,8 @@ def start_early(base, notes, job):
             snapshot = exc
         stack.proxy_config(seed=SEED + 1)
         start = len(stack.requests())
-        second = run_playbook(stack, "site.yml", log=base / "second.log", temp=base / "tmp", job=job)
+        second = run_playbook(stack, "site.yml", log=base / "second.log", temp=base / "tmp", extra_env=STRATEGY,
+                              job=job)
         second.faults = injected(stack, start)
         second.note = replay_note(SEED + 1, second.faults)
         notes.append(f"faults, second run: {second.seconds} s, rc {second.rc}, changed {second.changed}, {second.note}")
