@@ -10,9 +10,11 @@ answer back. On the way it
 * appends one JSON line per request to a request log (``--log FILE``)::
 
     {"ts": "2025-01-01T00:00:00.000Z", "service": "ec2", "operation": "CreateVpc",
-     "mutating": true, "status": 200, "injected": null}
+     "mutating": true, "status": 200, "injected": null, "ms": 4.2}
 
-  ``service`` is the botocore service (boto3 client) name found from the SigV4 credential
+  ``ms`` is the time from the request's arrival to its answer's status line (the emulator's
+  time; for an injected fault, the proxy's own). ``service`` is the botocore service (boto3 client)
+  name found from the SigV4 credential
   scope (``Credential=AKID/DATE/REGION/SERVICE/aws4_request``, in the Authorization header or
   in ``X-Amz-Credential`` of a presigned URL); ``operation`` is found per wire protocol:
   ``Action`` for query/ec2, ``X-Amz-Target`` for json, the ``/service/S/operation/O`` path for
@@ -74,6 +76,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -655,10 +658,10 @@ class RequestLog:
         with open(self.path, "a", encoding="utf-8"):
             pass
 
-    def write(self, ts, info, status, injected):
+    def write(self, ts, info, status, injected, ms=None):
         line = json.dumps({
             "ts": ts, "service": info.service, "operation": info.operation,
-            "mutating": bool(info.mutating), "status": status, "injected": injected,
+            "mutating": bool(info.mutating), "status": status, "injected": injected, "ms": ms,
         }, separators=(", ", ": "))
         with self.lock:
             with open(self.path, "a", encoding="utf-8") as handle:
@@ -749,6 +752,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _handle(self):
         srv = self.server
         started = now_iso()
+        clock = time.monotonic()
         target = self._target()
         try:
             body, has_body = self._read_body()
@@ -772,7 +776,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # The log line is written as soon as the status is known, before the client can have
         # read the whole answer, so a client that got its response always finds it logged.
         def record(status):
-            srv.log.write(started, info, status, fault)
+            srv.log.write(started, info, status, fault, round((time.monotonic() - clock) * 1000, 1))
 
         if fault:
             status, headers, payload = fault_response(fault, info.kind, info.model)

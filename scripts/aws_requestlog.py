@@ -5,7 +5,8 @@
 
 Each line of the log is one AWS request::
 
-    {"ts", "service", "operation", "mutating": bool, "status", "injected": null|"throttle"|"500"|"503"}
+    {"ts", "service", "operation", "mutating": bool, "status", "injected": null|"throttle"|"500"|"503",
+     "ms": milliseconds from the request's arrival to its answer's status (the emulator's time)}
 
 ``summarise`` counts every line in ``total`` and ``by_operation`` (``"service:Operation"``,
 requests answered with an injected fault included) and the injected faults in ``injected``.

@@ -129,6 +129,11 @@ def aws_requests(env, keep=None):
     return [e for e in entries if e.get("service") not in aws_requestlog.HARNESS_SERVICES]
 
 
+def aws_seconds(entries):
+    """Seconds the emulator spent answering ``entries`` (their ``ms``, one request after another)."""
+    return round(sum(e.get("ms") or 0 for e in entries) / 1000, 1)
+
+
 def child_cpu_seconds():
     """User and system CPU seconds of every child process waited for so far (and their children)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -425,6 +430,8 @@ def print_table(result):
         ("managed AWS resources", num("managed_resources", "{}"), ""),
         ("no-op AWS calls", num("noop_api_calls", "{}"), ""),
         ("no-op AWS calls / resource", num("noop_api_calls_per_resource"), "noop_api_calls_per_resource"),
+        ("emulator answer time: first / no-op", num("first_aws_seconds", "{:.1f}", " s") + " / "
+         + num("noop_aws_seconds", "{:.1f}", " s"), ""),
         ("tasks run (first converge)", num("tasks", "{}"), ""),
         ("tasks / resource", num("tasks_per_resource"), ""),
         ("no-op module runs (loop items)",
@@ -432,6 +439,8 @@ def print_table(result):
         ("three regions, one run", num("three_region_s", "{:.1f}", " s"), ""),
         ("three regions / one", num("three_region_ratio"), "three_region_ratio"),
         ("CPU: three regions", num("three_region_cpu_s", "{:.1f}", " s"), ""),
+        ("mean emulator answer: first / three regions", num("first_aws_ms_mean", "{:.1f}", " ms") + " / "
+         + num("three_region_aws_ms_mean", "{:.1f}", " ms"), ""),
         ("load average, start / end", f"{result['loadavg_start']:.1f} / {result['loadavg_end']:.1f}", ""),
     ]
     noop_roles = result.get("noop_per_role", {})
@@ -528,6 +537,10 @@ def main(argv=None):
             "noop_changed_tasks": noop["tasks_changed"],
             "noop_api_calls_per_resource": round(len(noop_requests) / managed, 2) if managed else None,
             "first_api_calls": len(first_requests),
+            # Time the emulator took to answer (the proxy's "ms"), summed: what of a run is AWS.
+            "first_aws_seconds": aws_seconds(first_requests),
+            "noop_aws_seconds": aws_seconds(noop_requests),
+            "first_aws_ms_mean": round(sum(e.get("ms") or 0 for e in first_requests) / max(len(first_requests), 1), 1),
             "managed_resources": managed,
             "managed_resources_by_kind": counts,
             "managed_resources_errors": count_errors,
@@ -568,7 +581,10 @@ def main(argv=None):
             env = read_env(state)
             reset_request_log(env)
             three_s, three_cpu, three_timeline = run_playbook(env, inventories, "three-region", state, regional)
-            result["three_region_api_calls"] = len(aws_requests(env, state / "requests-three-region.jsonl"))
+            three_requests = aws_requests(env, state / "requests-three-region.jsonl")
+            result["three_region_api_calls"] = len(three_requests)
+            result["three_region_aws_ms_mean"] = round(
+                sum(e.get("ms") or 0 for e in three_requests) / max(len(three_requests), 1), 1)
             result["three_region_s"] = round(three_s, 1)
             result["three_region_cpu_s"] = round(three_cpu, 1)
             result["three_region_ratio"] = round(three_s / baseline, 3)
