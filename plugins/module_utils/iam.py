@@ -198,26 +198,22 @@ class IamRun(ModuleRun):
 UNKNOWN = object()
 
 
-def read_account_roles(module, client, names=None):
-    """Every role of the account (or the ``names`` among them) as ``RoleRun`` knows it:
+def read_account_roles(module, client, names):
+    """The roles ``names`` as ``RoleRun`` knows them:
     ``{name: {"role": <GetRole's Role, with Tags>, "attached": [ARNs], "inline": {name: document}}}``.
 
-    Two paged reads whatever the number of roles: GetAccountAuthorizationDetails (trust
-    policy, tags, managed and inline policies) and ListRoles (description and maximum
-    session duration, which the first does not return). A role missing from the answer
-    does not exist.
+    Two paged reads of the account's roles whatever the number of names:
+    GetAccountAuthorizationDetails (trust policy, tags, managed and inline policies) and
+    ListRoles (description and maximum session duration, which the first does not return).
+    A name missing from the answer is a role that does not exist.
     """
-    wanted = None if names is None else set(names)
+    wanted = set(names)
     details, settings = {}, {}
     try:
         for page in client.get_paginator("get_account_authorization_details").paginate(Filter=["Role"]):
-            for role in page.get("RoleDetailList") or []:
-                if wanted is None or role["RoleName"] in wanted:
-                    details[role["RoleName"]] = role
+            details.update((r["RoleName"], r) for r in page.get("RoleDetailList") or [] if r["RoleName"] in wanted)
         for page in client.get_paginator("list_roles").paginate():
-            for role in page.get("Roles") or []:
-                if wanted is None or role["RoleName"] in wanted:
-                    settings[role["RoleName"]] = role
+            settings.update((r["RoleName"], r) for r in page.get("Roles") or [] if r["RoleName"] in wanted)
     except boto_errors() as e:
         module.fail_json_aws(e, msg="Failed to read the roles of the account")
     known = {}

@@ -164,7 +164,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
-from ansible_collections.honeyhive.platform.plugins.module_utils.iam import FRESH_CODES
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import ROLE_OPTIONS
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import RoleRun
 from ansible_collections.honeyhive.platform.plugins.module_utils.iam import check_role
@@ -192,7 +191,9 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     specs = module.params["roles"]
-    client = retrying_client(module, "iam", extra_codes=FRESH_CODES)
+    # The client RoleRun would make for itself: reads return None on NoSuchEntity at once;
+    # only its mutating calls also retry while a new role is not visible yet.
+    client = retrying_client(module, "iam")
     known = read_account_roles(module, client, [spec["name"] for spec in specs]) if specs else {}
     runs = [RoleRun(module, params=spec, client=client, known=known.get(spec["name"])) for spec in specs]
 

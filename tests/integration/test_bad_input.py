@@ -83,10 +83,10 @@ def existing_cluster(emulators):
     directly in moto (not through the proxy, so the request log shows only what the run did);
     deleted again after the case."""
     made = []
-    variables = _inventory_vars()
-    account, region = str(variables["platform_target_account_id"]), variables["platform_region"]
 
     def make(version):
+        variables = _inventory_vars()
+        account, region = str(variables["platform_target_account_id"]), variables["platform_region"]
         session = readback.target_session(emulators.env, account, region)
         eks = session.client("eks", endpoint_url=emulators.env["HONEYHIVE_MOTO_URL"])
         name = _cluster_name(variables)

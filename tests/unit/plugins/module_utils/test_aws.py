@@ -463,3 +463,21 @@ def test_module_run_names_its_changes_and_words_its_failures():
     run.check, run.actions, made[:] = True, [], []
     assert run.sync_tags("it", {"a": "1"}, {}, "untag_it", "tag_it") == ({}, True)
     assert run.actions == ["remove tags a of it"] and made == []
+
+
+# ------------------------------------------------------------ botocore data
+
+
+def test_sessions_of_one_process_share_one_data_loader():
+    """Importing module_utils/aws.py makes every new botocore session of the process use the
+    same loader (each model parsed once), still one per data path, and clients still work."""
+    import botocore.session
+
+    aws.share_botocore_data()  # a second call changes nothing
+    assert botocore.session.create_loader.shared_per_process is True
+    first, second = boto3.session.Session(), boto3.session.Session()
+    loader = first._session.get_component("data_loader")
+    assert second._session.get_component("data_loader") is loader
+    assert botocore.session.create_loader("/nonexistent-data-path") is not loader
+    ec2 = second.client("ec2", region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
+    assert ec2.meta.service_model.service_name == "ec2"
