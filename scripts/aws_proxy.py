@@ -77,10 +77,14 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from local_aws import assemble, core, wire  # noqa: E402  (scripts/local_aws, beside this file)
+from local_aws.core import Answer, Call  # noqa: E402
+from local_aws.moto_bridge import MotoBridge  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Mutating / read-only classification
@@ -244,6 +248,12 @@ class ServiceModel:
             self.throttle_code = "ThrottlingException"
         else:
             self.throttle_code = "TooManyRequestsException"
+        # Wire code and HTTP status of each error shape (what AWS answers for it).
+        self.error_codes = {}
+        for shape_name, shape in shapes.items():
+            if shape.get("exception"):
+                error = shape.get("error") or {}
+                self.error_codes[shape_name] = (error.get("code", shape_name), error.get("httpStatusCode", 400))
         self.rest = None
         if self.protocol in ("rest-json", "rest-xml"):
             self.rest = RestMatcher(model.get("operations", {}), shapes)
@@ -559,31 +569,8 @@ def _rate(value, name):
     return value
 
 
-def _cbor_text(text):
-    data = text.encode("utf-8")
-    size = len(data)
-    if size < 24:
-        head = bytes([0x60 | size])
-    elif size < 0x100:
-        head = bytes([0x78, size])
-    else:
-        head = bytes([0x79]) + size.to_bytes(2, "big")
-    return head + data
-
-
-def _cbor_map(pairs):
-    out = bytes([0xA0 | len(pairs)])
-    for key, value in pairs:
-        out += _cbor_text(key) + _cbor_text(value)
-    return out
-
-
-def _xml_escape(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 FAULTS = {
-    # fault: (status, code per format family, message, sender/receiver)
+    # fault: (status, code, message, sender/receiver)
     "throttle": (None, None, "Rate exceeded", "Sender"),
     "500": (500, "InternalError", "We encountered an internal error. Please try again.", "Receiver"),
     "503": (503, "ServiceUnavailable", "Service is unable to handle the request.", "Receiver"),
@@ -596,7 +583,6 @@ def fault_response(fault, kind, model=None):
     ``kind`` is one of ``ec2``, ``query``, ``json``, ``cbor``, ``rest-json``, ``rest-xml``
     and ``s3``.
     """
-    request_id = str(uuid.uuid4())
     status, code, message, error_type = FAULTS[fault]
     if fault == "throttle":
         status, code = {
@@ -610,41 +596,8 @@ def fault_response(fault, kind, model=None):
             message = "Request limit exceeded."
         elif kind == "s3":
             message = "Please reduce your request rate."
-    headers = []
-    if kind == "ec2":
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code>'
-                '<Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>'
-                % (code, _xml_escape(message), request_id)).encode()
-        headers.append(("Content-Type", "text/xml;charset=UTF-8"))
-    elif kind == "s3":
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
-                '<RequestId>%s</RequestId><HostId>%s</HostId></Error>'
-                % (code, _xml_escape(message), request_id, request_id)).encode()
-        headers += [("Content-Type", "application/xml"), ("x-amz-request-id", request_id),
-                    ("x-amz-id-2", request_id)]
-    elif kind in ("query", "rest-xml"):
-        namespace = (model.xml_namespace if model else None) or "https://%s.amazonaws.com/doc/%s/" % (
-            model.name if model else "aws", model.api_version if model else "")
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="%s"><Error><Type>%s</Type>'
-                '<Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>'
-                % (namespace, error_type, code, _xml_escape(message), request_id)).encode()
-        headers += [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
-    elif kind == "rest-json":
-        body = json.dumps({"message": message}).encode()
-        headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
-                    ("x-amzn-RequestId", request_id)]
-    elif kind == "cbor":
-        body = _cbor_map([("__type", code), ("message", message)])
-        headers += [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
-                    ("x-amzn-RequestId", request_id)]
-    else:  # json
-        body = json.dumps({"__type": code, "message": message}).encode()
-        headers += [("Content-Type", "application/x-amz-json-%s" % (model.json_version if model else "1.1")),
-                    ("x-amzn-ErrorType", code), ("x-amzn-RequestId", request_id)]
-    if kind in ("json", "cbor") and model is not None and model.query_compatible:
-        query_code = {"throttle": "Throttling"}.get(fault, code)
-        headers.append(("x-amzn-query-error", "%s;%s" % (query_code, error_type)))
-    return status, headers, body
+    return wire.error_response(kind, status, code, message, model, sender=error_type == "Sender",
+                               query_code="Throttling" if fault == "throttle" else code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -658,10 +611,11 @@ class RequestLog:
         with open(self.path, "a", encoding="utf-8"):
             pass
 
-    def write(self, ts, info, status, injected, ms=None):
+    def write(self, ts, info, status, injected, ms=None, strict=None):
         line = json.dumps({
             "ts": ts, "service": info.service, "operation": info.operation,
             "mutating": bool(info.mutating), "status": status, "injected": injected, "ms": ms,
+            "strict": strict,
         }, separators=(", ", ": "))
         with self.lock:
             with open(self.path, "a", encoding="utf-8") as handle:
@@ -763,6 +717,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if target.startswith("/_proxy/") or target == "/_proxy":
             self._control(target, body)
             return
+        if target.startswith("/_aws/"):
+            self._strict_control(target, body)
+            return
         try:
             info = srv.classifier.classify(self.command, target, self.headers, body)
         except Exception as exc:  # never let the log's bookkeeping stop a request
@@ -772,20 +729,39 @@ class ProxyHandler(BaseHTTPRequestHandler):
         fault = None if info.moto else srv.injector.decide()
         with srv.stats_lock:
             srv.requests += 1
+        call = None
+        if srv.strict is not None and not info.moto and not fault:
+            call = srv.strict_call(self.command, target, self.headers, body, info)
 
         # The log line is written as soon as the status is known, before the client can have
         # read the whole answer, so a client that got its response always finds it logged.
         def record(status):
-            srv.log.write(started, info, status, fault, round((time.monotonic() - clock) * 1000, 1))
+            srv.log.write(started, info, status, fault, round((time.monotonic() - clock) * 1000, 1),
+                          strict=call.notes.get("answered_by") if call is not None else None)
 
         if fault:
             status, headers, payload = fault_response(fault, info.kind, info.model)
             record(status)
             self._send_simple(status, headers, payload)
             return
-        self._forward(target, body, has_body, record, srv.hold.match(info))
+        if call is not None:
+            try:
+                answer = srv.strict.before(call)
+            except Exception as exc:  # a request the strict behaviours cannot read: AWS refuses it too
+                sys.stderr.write("aws-proxy: strict behaviours failed on %s %s: %r\n"
+                                 % (info.service, info.operation, exc))
+                call.notes["answered_by"] = "error"
+                status, headers, payload = wire.error_response(
+                    info.kind, 400, "ValidationError", "local AWS: %s" % exc, info.model)
+                answer = Answer(status, headers, payload)
+            if answer is not None:
+                answer = srv.strict.after(call, answer)
+                record(answer.status)
+                self._send_simple(answer.status, answer.headers, answer.body)
+                return
+        self._forward(target, body, has_body, record, srv.hold.match(info), call)
 
-    def _forward(self, target, body, has_body, record, hold=None):
+    def _forward(self, target, body, has_body, record, hold=None, call=None):
         srv = self.server
         conn_cls = http.client.HTTPSConnection if srv.upstream_scheme == "https" else http.client.HTTPConnection
         conn = conn_cls(srv.upstream_host, srv.upstream_port, timeout=srv.upstream_timeout)
@@ -818,7 +794,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 payload = json.dumps({"message": "upstream unavailable"}).encode()
                 self._send_simple(502, [("Content-Type", "application/json")], payload)
                 return
-            self._relay(resp, record, hold)
+            if call is None:
+                self._relay(resp, record, hold)
+                return
+            # The strict behaviours read (and may change) the whole answer.
+            payload = resp.read()
+            headers = [(k, v) for k, v in resp.getheaders()
+                       if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+            answer = srv.strict.after(call, Answer(resp.status, headers, payload))
+            record(answer.status)
+            if hold is not None:
+                release, seconds = hold
+                release.wait(seconds)
+            self._send_simple(answer.status, answer.headers, answer.body, keep_date=True)
         finally:
             conn.close()
 
@@ -875,11 +863,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
 
-    def _send_simple(self, status, headers, payload):
+    def _send_simple(self, status, headers, payload, keep_date=False):
         self.send_response_only(status)
         for key, value in headers:
             self.send_header(key, value)
-        self.send_header("Date", self.date_time_string())
+        if not (keep_date and any(key.lower() == "date" for key, _ in headers)):
+            self.send_header("Date", self.date_time_string())
         if self.command == "HEAD":
             payload = b""
         self.send_header("Content-Length", str(len(payload)))
@@ -922,6 +911,32 @@ class ProxyHandler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "unknown proxy endpoint"})
 
+    def _strict_control(self, target, body):
+        srv = self.server
+        path = urlsplit(target).path.rstrip("/")
+        if srv.strict is None:
+            self._json(404, {"error": "the strict behaviours are not running"})
+            return
+        if path == "/_aws/config" and self.command == "POST":
+            try:
+                settings = json.loads(body.decode("utf-8") or "{}")
+                self._json(200, srv.configure_strict(settings))
+            except (ValueError, TypeError) as exc:
+                self._json(400, {"error": str(exc)})
+            return
+        if path == "/_aws/config" and self.command == "GET":
+            self._json(200, srv.strict_config())
+            return
+        try:
+            found = srv.strict.control(self.command, path, body)
+        except (ValueError, TypeError) as exc:
+            self._json(400, {"error": str(exc)})
+            return
+        if found is None:
+            self._json(404, {"error": "unknown endpoint of the local AWS"})
+            return
+        self._json(*found)
+
     def _json(self, status, payload):
         self._send_simple(status, [("Content-Type", "application/json")],
                           json.dumps(payload).encode())
@@ -930,7 +945,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
 class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port, upstream, log_path, injector, rewrite_host=False, upstream_timeout=600):
+    def __init__(self, port, upstream, log_path, injector, rewrite_host=False, upstream_timeout=600,
+                 strict=None):
         split = urlsplit(upstream)
         if split.scheme not in ("http", "https") or not split.hostname:
             raise ValueError("--upstream must be an http(s) URL, got %r" % upstream)
@@ -948,12 +964,61 @@ class ProxyServer(ThreadingHTTPServer):
         self.classifier = Classifier()
         self.stats_lock = threading.Lock()
         self.requests = 0
+        self.strict = strict
+
+    # -- the strict local AWS (scripts/local_aws) ------------------------------------------
+
+    def strict_call(self, method, target, headers, body, info):
+        scope = _CREDENTIAL.search(headers.get("Authorization") or "")
+        credential = scope.group(1) if scope else dict(parse_qsl(urlsplit(target).query)).get("X-Amz-Credential", "")
+        parts = credential.split("/")
+        region = parts[2] if len(parts) >= 5 else ""
+        return Call(method=method, target=target, headers=headers, body=body, service=info.service,
+                    operation=info.operation, kind=info.kind, model=info.model, region=region)
+
+    def strict_config(self):
+        return {"settings": self.strict.settings.as_dict(), "kube": dict(self.strict.kube)}
+
+    def configure_strict(self, settings):
+        if not isinstance(settings, dict):
+            raise ValueError("expected a JSON object")
+        unknown = set(settings) - {"kube", "strict", "time_scale"}
+        if unknown:
+            raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
+        if "kube" in settings:
+            kube = settings["kube"] or {}
+            if set(kube) - {"endpoint", "ca_data"}:
+                raise ValueError("kube: expected endpoint and ca_data")
+            self.strict.kube = dict(kube)
+        if "strict" in settings:
+            self.strict.settings.enabled = core.Settings.parse(settings["strict"])
+        if "time_scale" in settings:
+            scale = float(settings["time_scale"])
+            if scale <= 0:
+                raise ValueError("time_scale must be greater than 0")
+            self.strict.settings.scale = scale
+        return self.strict_config()
 
 
 def serve(args):
     injector = FaultInjector(args.throttle_rate, args.error_rate, args.seed, args.fault_after)
-    httpd = ProxyServer(args.port, args.upstream, args.log, injector,
-                        rewrite_host=args.host_header == "upstream")
+    bridge = strict = None
+    upstream = args.upstream
+    if not upstream:  # moto in this process, behind the strict behaviours
+        bridge = MotoBridge()
+        upstream = bridge.start(args.moto_port)
+        settings = core.Settings(args.strict, args.time_scale, args.strict_seed)
+        strict = assemble.build(settings, bridge, public_domains=args.public_domain,
+                                local_hosts=["127.0.0.1:%d" % args.port] if args.port else [])
+        if args.moto_url_file:
+            with open(args.moto_url_file, "w", encoding="utf-8") as handle:
+                handle.write(upstream + "\n")
+    httpd = ProxyServer(args.port, upstream, args.log, injector,
+                        rewrite_host=args.host_header == "upstream", strict=strict)
+    if strict is not None:
+        from local_aws.eks_auth import EksAuth
+
+        strict.find(EksAuth).local_hosts.add("127.0.0.1:%d" % httpd.server_address[1])
     if args.pidfile:
         with open(args.pidfile, "w", encoding="utf-8") as handle:
             handle.write("%d\n" % os.getpid())
@@ -964,14 +1029,17 @@ def serve(args):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     sys.stderr.write("aws-proxy listening on http://127.0.0.1:%d -> %s (pid %d, seed %d, throttle %.3f, "
-                     "errors %.3f, fault-after %d, log %s)\n"
+                     "errors %.3f, fault-after %d, log %s, strict %s)\n"
                      % (httpd.server_address[1], httpd.upstream_url, os.getpid(), injector.seed,
-                        injector.throttle_rate, injector.error_rate, injector.fault_after, args.log))
+                        injector.throttle_rate, injector.error_rate, injector.fault_after, args.log,
+                        json.dumps(strict.settings.as_dict()) if strict is not None else "off (external upstream)"))
     sys.stderr.flush()
     try:
         httpd.serve_forever()
     finally:
         httpd.server_close()
+        if bridge is not None:
+            bridge.stop()
         if args.pidfile and os.path.exists(args.pidfile):
             os.unlink(args.pidfile)
 
@@ -980,7 +1048,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Logging, fault-injecting reverse proxy in front of the local AWS emulator.")
     parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1 (0: any free port)")
-    parser.add_argument("--upstream", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--upstream", help="an emulator of its own, e.g. http://127.0.0.1:5000 (no strict "
+                                           "behaviours); default: moto in this process, behind them")
+    parser.add_argument("--moto-port", type=int, default=0, help="port of the in-process moto (0: any free port)")
+    parser.add_argument("--moto-url-file", help="write the in-process moto's URL here")
+    parser.add_argument("--strict", default=os.environ.get("HONEYHIVE_AWS_STRICT", "all"),
+                        help="strict behaviours: all (default), none, or e.g. all,-timing (%s)"
+                             % ", ".join(core.BEHAVIOURS))
+    parser.add_argument("--time-scale", type=float,
+                        default=float(os.environ.get("HONEYHIVE_AWS_TIME_SCALE") or core.DEFAULT_SCALE),
+                        help="AWS durations are divided by this (default %g)" % core.DEFAULT_SCALE)
+    parser.add_argument("--strict-seed", type=int, default=os.environ.get("HONEYHIVE_AWS_SEED") or None,
+                        help="seed of the eventual-consistency draws (default: random, reported)")
+    parser.add_argument("--public-domain", action="append", default=[],
+                        help="NAME@ACCOUNT: a registered domain whose public zone exists in ACCOUNT")
     parser.add_argument("--log", required=True, help="request log (JSON lines, appended)")
     parser.add_argument("--seed", type=int, help="seed of the fault generator (default: random, reported)")
     parser.add_argument("--throttle-rate", type=float, default=0.0, help="probability of a throttling answer")

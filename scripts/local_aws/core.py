@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import protocol
 
-BEHAVIOURS = ("credentials", "iam", "consistency", "timing", "zones", "eks_auth")
+BEHAVIOURS = ("credentials", "iam", "consistency", "timing", "zones", "dns", "eks_auth")
 DEFAULT_SCALE = 20.0
 
 
@@ -196,6 +196,7 @@ class Strict:
         self.lock = threading.RLock()
         self.behaviours = []
         self.rng = random.Random(settings.seed)
+        self.kube = {}  # the local Kubernetes API server standing in for EKS clusters
 
     def add(self, behaviour):
         self.behaviours.append(behaviour)

@@ -17,6 +17,12 @@
 #   LOCAL_KUBE_NODE_PODS      allocatable pods per node (default: 250)
 #   LOCAL_KUBE_TIMEOUT        seconds to wait for each component (default: 90)
 #   LOCAL_KUBE_VERBOSITY      --v of the Kubernetes components (default: 0)
+#   LOCAL_KUBE_AWS_WEBHOOK    base URL of the local AWS's EKS webhooks (for example
+#                             http://127.0.0.1:PORT/_aws/eks): bearer tokens are then
+#                             authenticated by its /authenticate (EKS tokens, mapped through
+#                             the cluster's access entries) and requests RBAC does not allow
+#                             are authorized by its /authorize (EKS access policies), as on
+#                             EKS. Unset: client certificates and RBAC only.
 #
 # Writes STATE_DIR/kubeconfig (admin, group system:masters), STATE_DIR/env
 # (KEY=value lines: KUBECONFIG, LOCAL_KUBE_API_SERVER, LOCAL_KUBE_BIN_DIR, ...),
@@ -197,6 +203,40 @@ egressSelections:
         udsName: $STATE/cluster-egress.sock
 EOF
 
+# EKS authentication and access policies, served by the local AWS (scripts/local_aws/eks_auth.py).
+# No caching: a token or an access entry that stops being valid stops working at once.
+webhook_flags=()
+if [[ -n ${LOCAL_KUBE_AWS_WEBHOOK:-} ]]; then
+  for hook in authenticate authorize; do
+    cat >"$STATE/webhook-$hook.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: local-aws
+  cluster:
+    server: ${LOCAL_KUBE_AWS_WEBHOOK%/}/$hook
+users:
+- name: kube-apiserver
+  user: {}
+contexts:
+- name: local-aws
+  context:
+    cluster: local-aws
+    user: kube-apiserver
+current-context: local-aws
+EOF
+  done
+  webhook_flags=(
+    --authentication-token-webhook-config-file="$STATE/webhook-authenticate.kubeconfig"
+    --authentication-token-webhook-version=v1
+    --authentication-token-webhook-cache-ttl=0s
+    --authorization-webhook-config-file="$STATE/webhook-authorize.kubeconfig"
+    --authorization-webhook-version=v1
+    --authorization-webhook-cache-authorized-ttl=0s
+    --authorization-webhook-cache-unauthorized-ttl=0s
+  )
+fi
+
 # --- processes ----------------------------------------------------------
 # start NAME ARGS...: run a binary detached, its pid in pids/NAME.pid.
 start() {
@@ -269,7 +309,8 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-signing-key-file="$PKI/sa.key" \
   --api-audiences=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range="$service_cidr" \
-  --authorization-mode=RBAC \
+  --authorization-mode="RBAC${LOCAL_KUBE_AWS_WEBHOOK:+,Webhook}" \
+  ${webhook_flags[@]+"${webhook_flags[@]}"} \
   --endpoint-reconciler-type=none \
   --allow-privileged=true \
   --egress-selector-config-file="$STATE/egress-selector.yaml" \

@@ -1,0 +1,46 @@
+# Copyright (c) HoneyHive
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Puts the strict local AWS together: moto in-process and the behaviours, in order.
+
+Order matters. ``before`` runs top to bottom and the first behaviour that answers wins:
+who signed (sessions), whether the session expired, the account's zones, IAM, eventual
+consistency, ACM's view of public DNS, then the services served here (EKS). ``after`` runs
+over every answer in the same order: sessions read AssumeRole answers, consistency and
+timing note what was made.
+"""
+from __future__ import annotations
+
+from .consistency import Consistency
+from .core import Settings, Strict
+from .dns import PublicDns
+from .eks_auth import EksAuth
+from .moto_bridge import MotoBridge
+from .sessions import ExpiringCredentials, Sessions
+from .timing import Timing
+from .zones import AccountZones
+
+
+def build(settings: Settings, bridge: MotoBridge, public_domains=(), local_hosts=(), state_dir=None):
+    strict = Strict(settings, bridge, state_dir)
+    strict.add(Sessions(strict))
+    strict.add(ExpiringCredentials(strict))
+    strict.add(AccountZones(strict))
+    try:
+        from .iam import IamEnforcement
+    except ImportError:  # pragma: no cover - until the IAM evaluator lands
+        IamEnforcement = None
+    if IamEnforcement is not None:
+        strict.add(IamEnforcement(strict))
+    strict.add(Consistency(strict))
+    dns = strict.add(PublicDns(strict, public_domains))
+    timing = strict.add(Timing(strict))
+    try:
+        from .eks import LocalEks
+        from .eks_environment import MotoEksEnvironment
+    except ImportError:  # pragma: no cover - until the local EKS lands
+        LocalEks = None
+    if LocalEks is not None:
+        strict.add(LocalEks(strict, MotoEksEnvironment(strict, timing)))
+    strict.add(EksAuth(strict, local_hosts))
+    dns.start()
+    return strict
