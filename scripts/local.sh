@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Local emulators for honeyhive.platform: moto server (AWS) and the Twingate API double,
-# on 127.0.0.1 only. State (pid files, logs, the env file) lives in STATE_DIR.
+# Local emulators for honeyhive.platform: the strict local AWS (moto inside the AWS proxy,
+# scripts/aws_proxy.py and scripts/local_aws) and the Twingate API double, on 127.0.0.1
+# only. State (pid files, logs, the env file) lives in STATE_DIR.
 #
 #   scripts/local.sh up   [STATE_DIR]   start them and write STATE_DIR/env
 #   scripts/local.sh down [STATE_DIR]   stop them by PID
@@ -12,6 +13,12 @@
 # become the proxy's --seed, --throttle-rate, --error-rate and --fault-after. HONEYHIVE_FAULTS
 # passes further proxy options as they are. Faults can also be changed at run time through
 # the proxy's /_proxy/config endpoint.
+#
+# The strict behaviours of the local AWS (docs/emulator.md) are all on; HONEYHIVE_AWS_STRICT
+# (e.g. all,-timing), HONEYHIVE_AWS_TIME_SCALE (default 20: AWS durations divided by it) and
+# HONEYHIVE_AWS_SEED (eventual consistency draws) change them for `up`.
+# HONEYHIVE_AWS_PUBLIC_DOMAINS lists the registered domains (NAME@ACCOUNT) whose public zones
+# exist from the start (default: honeyhive.example.com in the local target account).
 #
 # With HONEYHIVE_LOCAL_KUBE=1, `up` also starts a local Kubernetes control plane
 # (tools/local-kube, state in STATE_DIR/kube) for the hosting phase and exports its
@@ -25,6 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
+# The target account of the local inventory (inventories/local).
+LOCAL_ACCOUNT=${HONEYHIVE_LOCAL_ACCOUNT:-111122223333}
 cmd=${1:-}
 STATE=${2:-$ROOT/.local}
 mkdir -p "$STATE/pids" "$STATE/logs"
@@ -64,51 +73,117 @@ charts() {
   HELM=$helm "$ROOT/tests/charts/package.sh" "$STATE/charts" "$STATE/crds" || return 1
 }
 
+# bootstrap PROXY_PORT EXTERNAL_ID: bootstrap.yml as the target account's administrator.
+bootstrap() {
+  (
+    set -a
+    # shellcheck disable=SC1091  # written by up
+    . "$STATE/bootstrap.env"
+    set +a
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$1" AWS_DEFAULT_REGION=us-west-2 HONEYHIVE_EXTERNAL_ID="$2" \
+      HONEYHIVE_SESSION_DIR="$STATE/sessions" ANSIBLE_CONFIG="$ROOT/ansible.cfg" PATH="$VENV/bin:$PATH"
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CONFIG_FILE
+    cd "$ROOT" && ansible-playbook bootstrap.yml -i inventories/local
+  )
+}
+
 up() {
-  if alive "$STATE/pids/moto.pid"; then
+  if alive "$STATE/pids/aws-proxy.pid"; then
     echo "local.sh: already running (state in $STATE)"; return 0
   fi
-  local moto_port proxy_port twingate_port twingate_token external_id
-  moto_port=$(free_port)
+  local proxy_port twingate_port twingate_token external_id moto_url
   proxy_port=$(free_port)
   twingate_port=$(free_port)
   twingate_token=$(secret)
   external_id=$(secret)
 
-  # MOTO_ACCOUNT_ID stays unset: moto keeps accounts apart, so resources made with the
-  # assumed role's credentials land in the target account.
-  env -u MOTO_ACCOUNT_ID MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=1 \
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/logs/moto.log" 2>&1 &
-  echo $! >"$STATE/pids/moto.pid"
-
-  # Every AWS client talks to the proxy: it logs each request's operation (never bodies or
-  # credentials) and, when the reliability tests ask it to, injects throttling and 5xx.
+  # The local AWS: moto in the proxy's own process, behind the strict behaviours
+  # (scripts/local_aws: IAM enforced, expiring credentials, eventual consistency, creation
+  # times, zone ids per account, public DNS for ACM, the local EKS); HONEYHIVE_AWS_STRICT,
+  # HONEYHIVE_AWS_TIME_SCALE and HONEYHIVE_AWS_SEED tune them (docs/emulator.md). The proxy logs
+  # each request's operation (never bodies or credentials) and, when the reliability tests ask
+  # it to, injects throttling and 5xx. MOTO_ACCOUNT_ID stays unset: moto keeps accounts apart,
+  # so resources made with the assumed role's credentials land in the target account.
   local faults=()
   [[ -z ${HONEYHIVE_FAULT_SEED:-} ]] || faults+=(--seed "$HONEYHIVE_FAULT_SEED")
   [[ -z ${HONEYHIVE_FAULT_THROTTLE_RATE:-} ]] || faults+=(--throttle-rate "$HONEYHIVE_FAULT_THROTTLE_RATE")
   [[ -z ${HONEYHIVE_FAULT_ERROR_RATE:-} ]] || faults+=(--error-rate "$HONEYHIVE_FAULT_ERROR_RATE")
   [[ -z ${HONEYHIVE_FAULT_AFTER:-} ]] || faults+=(--fault-after "$HONEYHIVE_FAULT_AFTER")
+  local domains=()
+  for domain in ${HONEYHIVE_AWS_PUBLIC_DOMAINS-honeyhive.example.com@$LOCAL_ACCOUNT}; do
+    domains+=(--public-domain "$domain")
+  done
+  rm -f "$STATE/moto.url"
   # shellcheck disable=SC2086  # HONEYHIVE_FAULTS is a list of options, split on purpose
-  "$VENV/bin/python" "$ROOT/scripts/aws_proxy.py" --port "$proxy_port" \
-    --upstream "http://127.0.0.1:$moto_port" --log "$STATE/logs/aws-requests.jsonl" \
-    ${faults[@]+"${faults[@]}"} ${HONEYHIVE_FAULTS:+$HONEYHIVE_FAULTS} >"$STATE/logs/aws-proxy.log" 2>&1 &
+  env -u MOTO_ACCOUNT_ID MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+    "$VENV/bin/python" "$ROOT/scripts/aws_proxy.py" --port "$proxy_port" \
+    --moto-url-file "$STATE/moto.url" --log "$STATE/logs/aws-requests.jsonl" \
+    ${domains[@]+"${domains[@]}"} ${faults[@]+"${faults[@]}"} ${HONEYHIVE_FAULTS:+$HONEYHIVE_FAULTS} \
+    >"$STATE/logs/aws-proxy.log" 2>&1 &
   echo $! >"$STATE/pids/aws-proxy.pid"
 
   TWINGATE_DOUBLE_TOKEN=$twingate_token "$VENV/bin/python" "$ROOT/scripts/twingate_double.py" \
     --port "$twingate_port" >"$STATE/logs/twingate.log" 2>&1 &
   echo $! >"$STATE/pids/twingate.pid"
 
-  wait_http "http://127.0.0.1:$moto_port/moto-api/" 60
-  wait_http "http://127.0.0.1:$proxy_port/_proxy/health" 30
+  wait_http "http://127.0.0.1:$proxy_port/_proxy/health" 60
+  moto_url=$(cat "$STATE/moto.url")
   wait_http "http://127.0.0.1:$twingate_port/healthz" 30
+
+  # The target account as an organisation has it before the platform: an administrator (an
+  # IAM user with AdministratorAccess, made directly in moto) who runs bootstrap.yml once,
+  # which makes the deployment role every later run assumes. The administrator's keys stay
+  # in STATE/bootstrap.env (0600) for a later bootstrap run (HONEYHIVE_LOCAL_BOOTSTRAP=0: make
+  # the administrator but leave bootstrap.yml to the caller).
+  if ! "$VENV/bin/python" - "$moto_url" "$LOCAL_ACCOUNT" "$STATE/bootstrap.env" <<'PY'
+import os, sys
+import boto3
+moto_url, account, path = sys.argv[1:4]
+iam = boto3.client("iam", endpoint_url=moto_url, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+iam.meta.events.register("before-sign", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account))
+iam.create_user(UserName="account-administrator")
+iam.attach_user_policy(UserName="account-administrator", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+key = iam.create_access_key(UserName="account-administrator")["AccessKey"]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w", encoding="utf-8") as out:
+    out.write("AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n" % (key["AccessKeyId"], key["SecretAccessKey"]))
+PY
+  then
+    echo "local.sh: could not make the target account's administrator" >&2
+    down >/dev/null
+    return 1
+  fi
+  if [[ ${HONEYHIVE_LOCAL_BOOTSTRAP:-1} == 1 ]] && ! bootstrap "$proxy_port" "$external_id" >"$STATE/logs/bootstrap.log" 2>&1; then
+    echo "local.sh: bootstrap.yml failed (see $STATE/logs/bootstrap.log)" >&2
+    down >/dev/null
+    return 1
+  fi
 
   local kubeconfig="" helm_dir=""
   if [[ ${HONEYHIVE_LOCAL_KUBE:-} == 1 ]]; then
     if [[ -n ${KUBECONFIG:-} ]]; then
       kubeconfig=$KUBECONFIG
       echo "local.sh: KUBECONFIG is set; the hosting phase uses that cluster ($kubeconfig)"
-    elif ! kubeconfig=$("$ROOT/tools/local-kube/up.sh" "$STATE/kube" 2>"$STATE/logs/local-kube.log"); then
+    elif ! kubeconfig=$(LOCAL_KUBE_AWS_WEBHOOK="http://127.0.0.1:$proxy_port/_aws/eks" \
+      "$ROOT/tools/local-kube/up.sh" "$STATE/kube" 2>"$STATE/logs/local-kube.log"); then
       echo "local.sh: the local control plane did not start (see $STATE/logs/local-kube.log)" >&2
+      down >/dev/null
+      return 1
+    fi
+    # Every cluster the local EKS makes answers with this API server's endpoint and CA.
+    if ! "$VENV/bin/python" - "http://127.0.0.1:$proxy_port/_aws/config" "$kubeconfig" <<'PY'
+import base64, json, sys, urllib.request
+import yaml
+config = yaml.safe_load(open(sys.argv[2], encoding="utf-8"))
+cluster = config["clusters"][0]["cluster"]
+body = json.dumps({"kube": {"endpoint": cluster["server"],
+                            "ca_data": cluster["certificate-authority-data"]}}).encode()
+request = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
+    then
+      echo "local.sh: could not give the local AWS the control plane's endpoint" >&2
       down >/dev/null
       return 1
     fi
@@ -125,7 +200,7 @@ up() {
 export PATH="$VENV/bin:\$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
-export HONEYHIVE_MOTO_URL="http://127.0.0.1:$moto_port"
+export HONEYHIVE_MOTO_URL="$moto_url"
 export HONEYHIVE_AWS_REQUEST_LOG="$STATE/logs/aws-requests.jsonl"
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
@@ -147,7 +222,7 @@ ENV
       if [[ -n $helm_dir ]]; then printf 'export PATH=%q:"$PATH"\n' "$helm_dir"; fi
     } >>"$STATE/env"
   fi
-  echo "local.sh: moto on 127.0.0.1:$moto_port behind the AWS proxy on 127.0.0.1:$proxy_port, Twingate double on 127.0.0.1:$twingate_port; env in $STATE/env"
+  echo "local.sh: the local AWS on 127.0.0.1:$proxy_port (moto inside: $moto_url), Twingate double on 127.0.0.1:$twingate_port; env in $STATE/env"
 }
 
 down() {
