@@ -74,6 +74,36 @@ def share_botocore_data():
 
 share_botocore_data()
 
+
+def share_assumed_credentials():
+    """Let the botocore sessions of this Python process share the credentials of a role profile.
+
+    The phase playbooks hand every module a profile that assumes the deployment role
+    (honeyhive.platform.assume_role); botocore assumes it once per session and keeps the result
+    in a cache it is given, or in a dict of that one session. Where one interpreter runs many
+    modules (Mitogen), one dict per process lets them all use the same credentials until
+    botocore's own refresh window (the last 15 minutes of a session) instead of calling
+    AssumeRole once per module. The cache lives in memory only and goes with the process.
+    """
+    if botocore is None:
+        return
+    from botocore import credentials as botocore_credentials
+
+    if getattr(botocore_credentials.create_credential_resolver, "shared_per_process", False):
+        return
+    create = botocore_credentials.create_credential_resolver
+    shared = {}
+
+    @functools.wraps(create)
+    def create_credential_resolver(session, cache=None, region_name=None):
+        return create(session, cache=shared if cache is None else cache, region_name=region_name)
+
+    create_credential_resolver.shared_per_process = True
+    botocore_credentials.create_credential_resolver = create_credential_resolver
+
+
+share_assumed_credentials()
+
 # Error codes retried on top of the ones AWSRetry already knows (throttling
 # spellings of the different services, and the bare HTTP status botocore
 # reports when a 5xx answer has no parsable body).
@@ -219,6 +249,50 @@ def is_retryable_error(exc, extra_codes=None):
     if AWSRetry.found(code, RETRY_EXTRA_CODES + list(extra_codes or [])):
         return True
     return False
+
+
+# How long a policy that names a principal made moments ago is retried (IAM propagates a new
+# role or OIDC provider to the policy engines of IAM, KMS, S3 ... within seconds, at times
+# minutes; terraform-provider-aws waits up to 2 minutes, its PropagationTimeout).
+PROPAGATION_TIMEOUT = 120
+# The answers AWS gives meanwhile: IAM (CreateRole, UpdateAssumeRolePolicy), KMS (CreateKey,
+# PutKeyPolicy) and S3 (PutBucketPolicy) respectively.
+PRINCIPAL_PROPAGATION = {
+    "MalformedPolicyDocument": "invalid principal",
+    "MalformedPolicyDocumentException": "invalid principal",
+    "MalformedPolicy": "invalid principal",
+}
+
+
+def is_principal_propagation(exc):
+    """True when AWS refused a policy because a principal it names is not (yet) known."""
+    code = error_code(exc)
+    if code not in PRINCIPAL_PROPAGATION:
+        return False
+    message = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Message") or ""
+    return PRINCIPAL_PROPAGATION[code] in message.lower()
+
+
+def while_principals_propagate(call, timeout=PROPAGATION_TIMEOUT, sleep=None, clock=None):
+    """``call()``, again while AWS answers that a principal of its policy is invalid.
+
+    A principal made moments ago (the GitHub deploy role the deployment role trusts, a
+    cluster's OIDC provider an IRSA role trusts) is refused for a while; a principal that
+    does not exist at all is refused the same way, and after ``timeout`` seconds that answer
+    is raised. Any other error is raised at once.
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # pylint: disable=broad-except
+            if not is_principal_propagation(exc) or clock() >= deadline:
+                raise
+            sleep(min(delay, max(0.0, deadline - clock())))
+            delay = min(delay * 2, 10.0)
 
 
 def create_or_recover(create, recover, attempts=6, delay=1.0, max_delay=15.0, sleep=None):
@@ -563,9 +637,10 @@ class ModuleRun:
         return "Failed to %s of %s" % (what, self.subject)
 
     def call(self, what, method, **request):
-        """A mutating call; retried, also while the resource is not visible yet."""
+        """A mutating call; retried, also while the resource is not visible yet, and while a
+        principal its policy names is not known yet (``while_principals_propagate``)."""
         try:
-            return self.fresh(getattr(self.client, method))(**request)
+            return while_principals_propagate(lambda: self.fresh(getattr(self.client, method))(**request))
         except boto_errors() as e:
             self.module.fail_json_aws(e, msg=self.failure(what))
 

@@ -10,32 +10,35 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: assume_role
-short_description: Assume the deployment role in a target AWS account
+short_description: Write a profile that assumes the deployment role, and check that it works
 version_added: 0.1.0
 description:
-  - From the credentials of the caller (the orchestration account), calls STS
-    C(AssumeRole) for the deployment role of the target account and returns
-    temporary credentials for it.
-  - Pass the credentials a previous run returned as O(current); while they are
-    valid for longer than O(refresh_margin_seconds) they are returned as they
-    are, without any API call. Otherwise the role is assumed again.
-  - The module creates nothing, so it always reports C(changed=false). It runs
-    in check mode too, because later tasks need the credentials.
-  - The result holds secrets. Always set C(no_log=true) on the task, and pass
-    the credentials on through C(module_defaults) for the action group
-    C(group/honeyhive.platform.aws).
-  - With O(credentials_file), the credentials are also written into that file
-    as the profile O(credentials_profile), in the AWS shared-credentials
-    format, so that other modules can use them through their C(profile)
-    option (with C(AWS_SHARED_CREDENTIALS_FILE) naming the file) instead of
-    taking the keys as module options, which would show the access key id in
-    every task result. The file is private to the user (mode 0600, its
-    directory 0700) and replaced atomically whenever its content would change;
-    it is written in check mode too, and does not count as a change.
-  - The task that assumes the role must run with the caller's credentials.
-    Run it outside the C(module_defaults) block that carries the assumed
-    credentials (or pass the caller's credentials to it explicitly), otherwise
-    STS sees a role-chaining call, which AWS limits to one hour.
+  - Writes an AWS config file (O(config_file), mode 0600, its directory 0700) whose profile
+    O(role_profile) assumes O(role_arn) with O(external_id), O(session_name) and
+    O(duration_seconds) from the caller's own credentials (the orchestration account), the
+    way the AWS CLI and SDKs configure role assumption (C(role_arn), C(external_id),
+    C(credential_source) or C(source_profile)). Every AWS client that uses the profile
+    (C(AWS_CONFIG_FILE) naming the file) gets credentials that botocore assumes when they
+    are first needed and assumes again before they expire, so a run longer than one session
+    never works with expired credentials and no credential ever passes through Ansible.
+  - Then assumes the role once through the profile (C(GetCallerIdentity)) so that a refused
+    role (trust policy, ExternalId, a missing role) stops the run here, with AWS's message,
+    and returns the account the role belongs to. No credential is returned.
+  - Where the caller's credentials come from decides how the profile finds them
+    (O(source)). With V(auto), the source botocore resolves for the module is used:
+    environment variables (C(credential_source = Environment)), the EC2 instance profile
+    (C(Ec2InstanceMetadata)), ECS or EKS Pod Identity container credentials
+    (C(EcsContainer)), a web identity token from the environment (a source profile with
+    C(role_arn) and C(web_identity_token_file)), or a named profile of the caller's config
+    and credentials files (C(source_profile); the caller's config file is copied into
+    O(config_file) for that, the credentials file stays where it is). Credentials given as
+    module options cannot be refreshed by anybody and are refused.
+  - The module changes nothing in AWS, so it always reports C(changed=false); the file is
+    private to the controller and replaced only when its content would change. It runs in
+    check mode too, because later tasks need the profile.
+  - The task that assumes the role must run with the caller's credentials, not with a
+    profile of the role itself, otherwise STS sees role chaining, which AWS limits to one
+    hour.
 options:
   role_arn:
     description:
@@ -45,7 +48,8 @@ options:
     required: true
   external_id:
     description:
-      - The external ID the role's trust policy requires.
+      - The external ID the role's trust policy requires. Written into O(config_file) (which
+        only its owner can read), never returned.
       - Required while O(require_external_id=true).
       - 2 to 1224 characters of letters, digits and C(+=,.@:/-_).
     type: str
@@ -64,42 +68,43 @@ options:
     type: str
   duration_seconds:
     description:
-      - Lifetime of the credentials, from 900 to 43200 seconds. Values above
-        3600 need a matching maximum session duration on the role.
+      - Lifetime of each set of credentials, from 900 to 43200 seconds. Values above 3600 need
+        a matching maximum session duration on the role, and role chaining allows at most
+        3600.
     type: int
     default: 3600
-  refresh_margin_seconds:
+  config_file:
     description:
-      - Credentials in O(current) that expire within this many seconds are
-        replaced by new ones. Must be less than O(duration_seconds).
-    type: int
-    default: 600
-  current:
-    description:
-      - Credentials returned by an earlier run of this module (its
-        RV(credentials)), with the keys C(access_key), C(secret_key),
-        C(session_token) and C(expiration).
-      - They must belong to O(role_arn); the module cannot check that without
-        an API call.
-      - When omitted or empty the role is always assumed.
-    type: dict
-  credentials_file:
-    description:
-      - Also write the credentials into this file as the profile
-        O(credentials_profile) (see the description). Its directory is
-        created with mode 0700 when missing, and must belong to the user.
-      - The file holds only that profile; whatever it held before is replaced.
+      - The AWS config file to write. Its directory is created with mode 0700 when missing
+        and must belong to the user; the file gets mode 0600.
+      - The file holds only what this module writes (and, for O(source=profile), a copy of
+        the caller's config file); whatever it held before is replaced.
     type: path
-  credentials_profile:
+    required: true
+  role_profile:
     description:
-      - Name of the profile written into O(credentials_file).
-      - Letters, digits and C(+=,.@_-), 1 to 64 characters.
+      - Name of the profile of O(config_file) that assumes the role; letters, digits and
+        C(+=,.@_-), 1 to 64 characters. (O(profile) is the caller's own profile, if any.)
     type: str
     default: honeyhive-platform
+  source:
+    description:
+      - Where the profile takes the caller's credentials from; see the description.
+    type: str
+    choices: [auto, environment, instance, container, profile]
+    default: auto
+  source_profile:
+    description:
+      - The caller's profile to start from with O(source=profile) (default C(AWS_PROFILE), or
+        V(default)).
+    type: str
 seealso:
   - name: AssumeRole API
     description: STS API reference.
     link: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+  - name: Assume role credential provider
+    description: The config file settings of role assumption shared by the AWS SDKs and tools.
+    link: https://docs.aws.amazon.com/sdkref/latest/guide/feature-assume-role-credentials.html
 author:
   - HoneyHive platform engineering (@honeyhiveai)
 extends_documentation_fragment:
@@ -109,134 +114,82 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Assume the deployment role in the target account
+- name: A profile that assumes the deployment role in the target account
   honeyhive.platform.assume_role:
-    role_arn: "arn:aws:iam::{{ platform_account_id }}:role/honeyhive-deployment"
+    role_arn: "arn:aws:iam::{{ platform_target_account_id }}:role/honeyhive-deployment"
     external_id: "{{ platform_external_id }}"
-    duration_seconds: 3600
-  register: creds
+    config_file: "~/.cache/honeyhive-platform/sessions/{{ inventory_hostname }}.config"
+    role_profile: "honeyhive-platform-{{ inventory_hostname }}"
+  register: session
   no_log: true
 
-- name: Work in the target account with the assumed credentials
+- name: Work in the target account through the profile (botocore renews the credentials)
   module_defaults:
     group/honeyhive.platform.aws:
       region: "{{ platform_region }}"
-      access_key: "{{ creds.credentials.access_key }}"
-      secret_key: "{{ creds.credentials.secret_key }}"
-      session_token: "{{ creds.credentials.session_token }}"
-  block:
-    - name: Create the VPC
-      amazon.aws.ec2_vpc_net:
-        name: honeyhive-prod
-        cidr_block: 10.40.0.0/16
-
-- name: Assume the role and keep the credentials in a private profile file
-  honeyhive.platform.assume_role:
-    role_arn: "arn:aws:iam::{{ platform_account_id }}:role/honeyhive-deployment"
-    external_id: "{{ platform_external_id }}"
-    credentials_file: "~/.cache/honeyhive-platform/sessions/{{ inventory_hostname }}.credentials"
-    credentials_profile: "honeyhive-platform-{{ inventory_hostname }}"
-  register: creds
-  no_log: true
-
-- name: Work in the target account through the profile (no keys in any task result)
-  module_defaults:
-    group/honeyhive.platform.aws:
-      region: "{{ platform_region }}"
-      profile: "{{ creds.credentials_profile }}"
+      profile: "{{ session.role_profile }}"
   environment:
-    AWS_SHARED_CREDENTIALS_FILE: "{{ creds.credentials_file }}"
+    AWS_CONFIG_FILE: "{{ session.config_file }}"
   block:
     - name: Create the VPC
       amazon.aws.ec2_vpc_net:
         name: honeyhive-prod
         cidr_block: 10.40.0.0/16
-
-- name: Refresh the credentials only when they expire within 10 minutes
-  honeyhive.platform.assume_role:
-    role_arn: "arn:aws:iam::{{ platform_account_id }}:role/honeyhive-deployment"
-    external_id: "{{ platform_external_id }}"
-    current: "{{ creds.credentials }}"
-    refresh_margin_seconds: 600
-  register: creds
-  no_log: true
 """
 
 RETURN = r"""
-credentials:
-  description:
-    - Temporary credentials of the assumed role. Secret; register the result
-      only on tasks with C(no_log=true).
-  returned: success
-  type: dict
-  contains:
-    access_key:
-      description: Access key ID.
-      type: str
-      sample: ASIAEXAMPLEEXAMPLE
-    secret_key:
-      description: Secret access key.
-      type: str
-      sample: VALUE_HIDDEN
-    session_token:
-      description: Session token.
-      type: str
-      sample: VALUE_HIDDEN
-    expiration:
-      description: When the credentials expire, ISO 8601 in UTC.
-      type: str
-      sample: "2025-01-31T12:00:00Z"
 account_id:
   description: The account the assumed role belongs to.
   returned: success
   type: str
   sample: "111122223333"
 assumed_role_arn:
-  description: The STS ARN of the assumed role session.
+  description: The STS ARN of the role session the check made.
   returned: success
   type: str
   sample: arn:aws:sts::111122223333:assumed-role/honeyhive-deployment/honeyhive-platform-honeyhive-deployment
-credentials_file:
-  description: The file the credentials were written into (absolute path).
-  returned: when O(credentials_file) is set
+config_file:
+  description: The config file written (absolute path).
+  returned: success
   type: str
-  sample: /home/deploy/.cache/honeyhive-platform/sessions/prod-us-west-2.credentials
-credentials_profile:
-  description: The profile of O(credentials_file) that holds the credentials.
-  returned: when O(credentials_file) is set
+  sample: /home/deploy/.cache/honeyhive-platform/sessions/prod-us-west-2.config
+role_profile:
+  description: The profile of RV(config_file) that assumes the role.
+  returned: success
   type: str
   sample: honeyhive-platform-prod-us-west-2
-refreshed:
-  description: Whether new credentials were obtained (false when O(current) was still valid).
+source:
+  description: How the profile finds the caller's credentials.
   returned: success
-  type: bool
-  sample: true
+  type: str
+  sample: credential_source = Environment
 """
 
-import datetime
 import os
 import re
 import stat
 import tempfile
 
-from ansible.module_utils.common.parameters import remove_values
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import check_range
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import iso8601
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import parse_iso8601
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import utcnow
+
+try:
+    import botocore.session
+except ImportError:  # handled by AnsibleAWSModule
+    pass
 
 ROLE_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 PROFILE_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-CREDENTIAL_KEYS = ("access_key", "secret_key", "session_token", "expiration")
+# botocore's name of where credentials came from -> the profile setting that finds them again.
+CREDENTIAL_SOURCES = {"env": "environment", "iam-role": "instance", "container-role": "container",
+                      "assume-role-with-web-identity": "web-identity"}
+PROFILE_METHODS = ("shared-credentials-file", "config-file", "sso", "assume-role", "custom-process",
+                   "login")
 
 
 def default_session_name(role_name):
@@ -246,13 +199,12 @@ def default_session_name(role_name):
 
 def validate(module):
     params = module.params
-    role_arn = params["role_arn"]
-    match = ROLE_ARN_RE.match(role_arn or "")
+    match = ROLE_ARN_RE.match(params["role_arn"] or "")
     if not match:
         module.fail_json(
             msg=invalid_value(
                 "role_arn",
-                role_arn,
+                params["role_arn"],
                 "Allowed: an IAM role ARN such as arn:aws:iam::111122223333:role/honeyhive-deployment "
                 "(12-digit account id, role name of up to 64 letters, digits and +=,.@-_).",
             )
@@ -276,53 +228,102 @@ def validate(module):
                 "session_name", params["session_name"], "Allowed: 2 to 64 characters of letters, digits and +=,.@-_."
             )
         )
-    if params["credentials_file"] is not None and not PROFILE_RE.match(params["credentials_profile"] or ""):
-        module.fail_json(
-            msg=invalid_value(
-                "credentials_profile", params["credentials_profile"], "Allowed: 1 to 64 letters, digits and +=,.@_-."
-            )
-        )
+    for option in ("role_profile", "source_profile"):
+        if params[option] is not None and not PROFILE_RE.match(params[option]):
+            module.fail_json(msg=invalid_value(option, params[option], "Allowed: 1 to 64 letters, digits and +=,.@_-."))
     check_range(module, "duration_seconds", 900, 43200)
-    check_range(module, "refresh_margin_seconds", 0)
-    if params["refresh_margin_seconds"] >= params["duration_seconds"]:
+    return match
+
+
+def caller_source(module):
+    """``(kind, detail)``: where the module's own credentials come from."""
+    params = module.params
+    if params["source"] != "auto":
+        return params["source"], None
+    ambient = [os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "EC2_ACCESS_KEY")]
+    if params.get("access_key") and params["access_key"] not in ambient:
         module.fail_json(
-            msg=invalid_value(
-                "refresh_margin_seconds",
-                params["refresh_margin_seconds"],
-                "Allowed: less than duration_seconds (%d), or every run would assume the role again."
-                % params["duration_seconds"],
-            )
+            msg="The caller's credentials are given as module options (access_key/secret_key), which nothing could "
+            "use again to renew the role's credentials. Allowed: credentials from the environment, an instance or "
+            "container role, or a profile (source, source_profile)."
         )
-    current = params["current"]
-    expiration = None
-    if current:
-        missing = [key for key in CREDENTIAL_KEYS if not current.get(key)]
-        if missing:
-            module.fail_json(
-                msg="Invalid value for option 'current' (values hidden): missing %s. Allowed: the 'credentials' "
-                "dict returned by an earlier run, with keys %s." % (", ".join(missing), ", ".join(CREDENTIAL_KEYS))
-            )
-        try:
-            expiration = parse_iso8601(current["expiration"])
-        except (TypeError, ValueError):
-            module.fail_json(
-                msg="Invalid value for option 'current.expiration' (value hidden). Allowed: an ISO 8601 timestamp "
-                "such as 2025-01-31T12:00:00Z."
-            )
-    return match, expiration
-
-
-def profile_text(profile, credentials, role_arn):
-    return (
-        "# Temporary credentials of %s, written by honeyhive.platform.assume_role;\n"
-        "# valid until %s and replaced whenever they are renewed.\n"
-        "[%s]\n"
-        "aws_access_key_id = %s\n"
-        "aws_secret_access_key = %s\n"
-        "aws_session_token = %s\n"
-        % (role_arn, credentials["expiration"], profile, credentials["access_key"], credentials["secret_key"],
-           credentials["session_token"])
+    session = botocore.session.Session(profile=params.get("profile") or None)
+    try:
+        credentials = session.get_credentials()
+    except boto_errors() as e:
+        module.fail_json_aws(e, msg="Cannot read the caller's credentials")
+    if credentials is None:
+        module.fail_json(msg="No AWS credentials found for the caller (the orchestration account): set them in the "
+                         "environment, a profile, or an instance or container role.")
+    method = credentials.method
+    if method in CREDENTIAL_SOURCES:
+        return CREDENTIAL_SOURCES[method], None
+    if method in PROFILE_METHODS:
+        return "profile", session.get_config_variable("profile") or "default"
+    module.fail_json(
+        msg="The caller's credentials come from %r, which a profile cannot name as its source. Allowed: credentials "
+        "from the environment, an instance or container role, a web identity token, or a profile." % method
     )
+
+
+def config_text(module, role_arn, session_name, source, source_detail):
+    params = module.params
+    own = "profile %s" % params["role_profile"]
+    lines = ["# Written by honeyhive.platform.assume_role: the profile assumes %s;" % role_arn,
+             "# botocore assumes it again before the credentials expire.", "[%s]" % own,
+             "role_arn = %s" % role_arn, "role_session_name = %s" % session_name,
+             "duration_seconds = %d" % params["duration_seconds"]]
+    if params["external_id"] is not None:
+        lines.append("external_id = %s" % params["external_id"])
+    if params.get("region"):
+        lines.append("region = %s" % params["region"])
+    if params.get("endpoint_url"):
+        lines.append("endpoint_url = %s" % params["endpoint_url"])
+    extra = []
+    if source == "environment":
+        lines.append("credential_source = Environment")
+    elif source == "instance":
+        lines.append("credential_source = Ec2InstanceMetadata")
+    elif source == "container":
+        lines.append("credential_source = EcsContainer")
+    elif source == "web-identity":
+        token_file = os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE")
+        web_role = os.environ.get("AWS_ROLE_ARN")
+        if not token_file or not web_role:
+            module.fail_json(msg="Web identity credentials need AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the "
+                             "environment.")
+        source_name = params["role_profile"] + "-source"
+        lines.append("source_profile = %s" % source_name)
+        extra = ["[profile %s]" % source_name, "role_arn = %s" % web_role,
+                 "web_identity_token_file = %s" % token_file]
+        if os.environ.get("AWS_ROLE_SESSION_NAME"):
+            extra.append("role_session_name = %s" % os.environ["AWS_ROLE_SESSION_NAME"])
+    else:  # profile: the caller's config file comes along, so its profiles resolve
+        name = params["source_profile"] or source_detail or os.environ.get("AWS_PROFILE") or "default"
+        lines.append("source_profile = %s" % name)
+        extra = [caller_config(module, own)]
+    return "\n".join(lines + [""] + extra) + "\n"
+
+
+def caller_config(module, own):
+    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    if os.path.abspath(path) == os.path.abspath(os.path.expanduser(module.params["config_file"])):
+        module.fail_json(msg="AWS_CONFIG_FILE names config_file itself; run the module with the caller's own "
+                         "AWS_CONFIG_FILE (or none).")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return ""
+    # Leave out a section of the same name as ours (a profile written by an earlier run).
+    kept, skip = [], False
+    for line in text.splitlines():
+        header = re.match(r"^\s*\[(.+)\]\s*$", line)
+        if header:
+            skip = header.group(1).strip() == own
+        if not skip:
+            kept.append(line)
+    return "# The caller's config file (%s):\n%s" % (path, "\n".join(kept))
 
 
 def private_directory(module, path):
@@ -331,28 +332,24 @@ def private_directory(module, path):
         os.makedirs(path, mode=0o700, exist_ok=True)
         info = os.stat(path)
         if info.st_uid != os.geteuid():
-            module.fail_json(
-                msg=invalid_value(
-                    "credentials_file", path, "Allowed: a file in a directory of the user running the module."
-                )
-            )
+            module.fail_json(msg=invalid_value("config_file", path,
+                                               "Allowed: a file in a directory of the user running the module."))
         if stat.S_IMODE(info.st_mode) != 0o700:
             os.chmod(path, 0o700)
     except OSError as e:
-        module.fail_json(msg="Cannot prepare the directory %s of credentials_file: %s" % (path, e))
+        module.fail_json(msg="Cannot prepare the directory %s of config_file: %s" % (path, e))
 
 
-def write_credentials_file(module, path, profile, credentials, role_arn):
-    """Replace ``path`` atomically (mode 0600) unless it already holds exactly this profile."""
-    text = profile_text(profile, credentials, role_arn)
+def write_private(module, path, text):
+    """Replace ``path`` atomically (mode 0600) unless it already holds ``text``."""
     private_directory(module, os.path.dirname(path))
     try:
         with open(path, encoding="utf-8") as handle:
             if handle.read() == text and stat.S_IMODE(os.stat(path).st_mode) == 0o600:
-                return
+                return False
     except OSError:
         pass
-    handle, temporary = tempfile.mkstemp(prefix=".credentials-", dir=os.path.dirname(path))
+    handle, temporary = tempfile.mkstemp(prefix=".config-", dir=os.path.dirname(path))
     try:
         os.fchmod(handle, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -363,40 +360,32 @@ def write_credentials_file(module, path, profile, credentials, role_arn):
     except OSError as e:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        module.fail_json(msg="Cannot write credentials_file %s: %s" % (path, e))
+        module.fail_json(msg="Cannot write config_file %s: %s" % (path, e))
+    return True
 
 
-def exit_with_credentials(module, credentials, account_id, assumed_role_arn, refreshed):
-    """Return the credentials without Ansible's no_log masking mangling them.
-
-    ``current`` and the connection options are no_log, so their values are
-    masked everywhere in the result. When the same credentials come back (or
-    the module itself ran with them) they would turn into placeholders, so the
-    invocation is masked here and the returned values are then taken off the
-    mask list. Secrets are only ever returned under ``credentials``.
-    """
-    invocation = {"module_args": remove_values(module.params, module.no_log_values)}
-    returned = list(credentials.values()) + [account_id, assumed_role_arn]
-    # Masking also replaces substrings, so a short no_log value (an external
-    # id, say) could corrupt a session token: unmask every value that occurs in
-    # what is returned. The invocation above is already masked.
-    for value in list(module.no_log_values):
-        if any(value in text for text in returned):
-            module.no_log_values.discard(value)
-    extra = {}
-    if module.params["credentials_file"] is not None:
-        path = os.path.abspath(os.path.expanduser(module.params["credentials_file"]))
-        write_credentials_file(module, path, module.params["credentials_profile"], credentials, module.params["role_arn"])
-        extra = dict(credentials_file=path, credentials_profile=module.params["credentials_profile"])
-    module.exit_json(
-        changed=False,
-        refreshed=refreshed,
-        credentials=credentials,
-        account_id=account_id,
-        assumed_role_arn=assumed_role_arn,
-        invocation=invocation,
-        **extra
-    )
+def check_profile(module, path, partition, role_account):
+    """Assume the role through the written profile once; the identity it gives."""
+    params = module.params
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", path)
+    session.set_config_variable("profile", params["role_profile"])
+    try:
+        client = session.create_client("sts", region_name=params.get("region") or None,
+                                       endpoint_url=params.get("endpoint_url") or None)
+        identity = client.get_caller_identity()
+    except boto_errors() as e:
+        code = getattr(e, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("AccessDenied", "AccessDeniedException"):
+            module.fail_json_aws(
+                e,
+                msg="Access denied assuming %s: check that the caller may call sts:AssumeRole on it and that the "
+                "role's trust policy allows the caller and the external_id." % params["role_arn"],
+            )
+        module.fail_json_aws(e, msg="Failed to assume %s through the profile %s"
+                             % (params["role_arn"], params["role_profile"]))
+    account = identity.get("Account") or role_account
+    return account, identity.get("Arn", "")
 
 
 def main():
@@ -406,63 +395,25 @@ def main():
         require_external_id=dict(type="bool", default=True),
         session_name=dict(type="str"),
         duration_seconds=dict(type="int", default=3600),
-        refresh_margin_seconds=dict(type="int", default=600),
-        current=dict(type="dict", no_log=True),
-        credentials_file=dict(type="path"),
-        credentials_profile=dict(type="str", default="honeyhive-platform"),
+        config_file=dict(type="path", required=True),
+        role_profile=dict(type="str", default="honeyhive-platform"),
+        source=dict(type="str", default="auto", choices=["auto", "environment", "instance", "container", "profile"]),
+        source_profile=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    match, expiration = validate(module)
+    match = validate(module)
     partition, role_account, _path, role_name = match.groups()
     params = module.params
     session_name = params["session_name"] or default_session_name(role_name)
-
-    if expiration is not None:
-        margin = datetime.timedelta(seconds=params["refresh_margin_seconds"])
-        if expiration > utcnow() + margin:
-            current = params["current"]
-            credentials = {
-                "access_key": current["access_key"],
-                "secret_key": current["secret_key"],
-                "session_token": current["session_token"],
-                "expiration": iso8601(expiration),
-            }
-            assumed = "arn:%s:sts::%s:assumed-role/%s/%s" % (partition, role_account, role_name, session_name)
-            exit_with_credentials(module, credentials, role_account, assumed, refreshed=False)
-
-    request = dict(
-        RoleArn=params["role_arn"],
-        RoleSessionName=session_name,
-        DurationSeconds=params["duration_seconds"],
-    )
-    if params["external_id"] is not None:
-        request["ExternalId"] = params["external_id"]
-
-    client = retrying_client(module, "sts")
-    try:
-        response = client.assume_role(aws_retry=True, **request)
-    except is_boto3_error_code("AccessDenied") as e:
-        module.fail_json_aws(
-            e,
-            msg="Access denied assuming %s: check that the caller may call sts:AssumeRole on it and that the role's "
-            "trust policy allows the caller and the external_id." % params["role_arn"],
-        )
-    except is_boto3_error_code("ValidationError") as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="STS rejected the request to assume %s" % params["role_arn"])
-    except boto_errors() as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Failed to assume %s" % params["role_arn"])
-
-    creds = response["Credentials"]
-    assumed_arn = response["AssumedRoleUser"]["Arn"]
-    arn_parts = assumed_arn.split(":")
-    account_id = arn_parts[4] if len(arn_parts) > 4 and arn_parts[4] else role_account
-    credentials = {
-        "access_key": creds["AccessKeyId"],
-        "secret_key": creds["SecretAccessKey"],
-        "session_token": creds["SessionToken"],
-        "expiration": iso8601(creds["Expiration"]),
-    }
-    exit_with_credentials(module, credentials, account_id, assumed_arn, refreshed=True)
+    source, detail = caller_source(module)
+    path = os.path.abspath(os.path.expanduser(params["config_file"]))
+    write_private(module, path, config_text(module, params["role_arn"], session_name, source, detail))
+    account, assumed_arn = check_profile(module, path, partition, role_account)
+    described = {"environment": "credential_source = Environment", "instance": "credential_source = Ec2InstanceMetadata",
+                 "container": "credential_source = EcsContainer", "web-identity": "web identity token (source profile)",
+                 "profile": "source_profile = %s" % (params["source_profile"] or detail or "default")}[source]
+    module.exit_json(changed=False, account_id=account, assumed_role_arn=assumed_arn, config_file=path,
+                     role_profile=params["role_profile"], source=described)
 
 
 if __name__ == "__main__":
