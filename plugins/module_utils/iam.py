@@ -36,6 +36,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_principals_propagate
 
 # A role or policy made moments ago may not be visible yet to the next call.
 FRESH_CODES = ["NoSuchEntity"]
@@ -169,9 +170,11 @@ class IamRun(ModuleRun):
 
     def create(self, method, key, **request):
         """A create call; when the entity exists already (a retried create whose
-        first attempt went through) it is read instead (``get``)."""
+        first attempt went through) it is read instead (``get``). A trust policy whose
+        principal is not known yet is sent again while it propagates."""
         try:
-            return getattr(self.client, method)(aws_retry=True, **request)[key]
+            return while_principals_propagate(
+                lambda: getattr(self.client, method)(aws_retry=True, **request))[key]
         except is_boto3_error_code("EntityAlreadyExists"):
             return self.get()
         except boto_errors() as e:  # pylint: disable=duplicate-except
