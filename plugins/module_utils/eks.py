@@ -14,16 +14,14 @@
   or adopting, deleting and waiting until gone, and calls that wait for a busy
   cluster;
 * EKS tag maps (``TagResource`` / ``UntagResource``);
-* the EKS bearer token, made exactly as ``aws eks get-token`` makes it, and
-  the kubeconfig built around it, so no AWS CLI is needed.
+* the kubeconfig of a cluster, whose exec plugin (``eks_token``) makes the
+  EKS bearer tokens as they are needed.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import datetime
 import json
 import re
 
@@ -62,12 +60,6 @@ CIDR_RE = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 ALLOWED_CLUSTER_NAME = "Allowed: 1 to 100 letters, digits, hyphens and underscores, starting with a letter or digit."
-
-# aws eks get-token (awscli/customizations/eks/get_token.py)
-TOKEN_PREFIX = "k8s-aws-v1."
-K8S_AWS_ID_HEADER = "x-k8s-aws-id"
-URL_TIMEOUT = 60
-TOKEN_EXPIRATION_MINUTES = 14
 
 
 def eks_client(module):
@@ -475,63 +467,26 @@ def create_tags(tags):
     return tags or None
 
 
-# ------------------------------------------------------ token / kubeconfig
+# ------------------------------------------------------ kubeconfig
 
 
-def _retrieve_k8s_aws_id(params, context, **kwargs):
-    if K8S_AWS_ID_HEADER in params:
-        context[K8S_AWS_ID_HEADER] = params.pop(K8S_AWS_ID_HEADER)
-
-
-def _inject_k8s_aws_id_header(request, **kwargs):
-    if K8S_AWS_ID_HEADER in request.context:
-        request.headers[K8S_AWS_ID_HEADER] = request.context[K8S_AWS_ID_HEADER]
-
-
-def get_token(sts_client, cluster_name, now=None):
-    """The EKS bearer token for ``cluster_name``, as ``aws eks get-token`` makes it.
-
-    A SigV4 presigned URL (GET, 60 seconds) for STS ``GetCallerIdentity``
-    with the header ``x-k8s-aws-id: <cluster name>`` among the signed
-    headers, base64url encoded without padding and prefixed with
-    ``k8s-aws-v1.``. Nothing is sent to AWS. Returns ``(token, expiration)``;
-    the expiration is the one the CLI reports (14 minutes; EKS accepts a token
-    for 15 minutes after signing).
-    """
-    events = sts_client.meta.events
-    events.register("provide-client-params.sts.GetCallerIdentity", _retrieve_k8s_aws_id)
-    events.register("before-sign.sts.GetCallerIdentity", _inject_k8s_aws_id_header)
-    try:
-        url = sts_client.generate_presigned_url(
-            "get_caller_identity",
-            Params={K8S_AWS_ID_HEADER: cluster_name},
-            ExpiresIn=URL_TIMEOUT,
-            HttpMethod="GET",
-        )
-    finally:
-        events.unregister("provide-client-params.sts.GetCallerIdentity", _retrieve_k8s_aws_id)
-        events.unregister("before-sign.sts.GetCallerIdentity", _inject_k8s_aws_id_header)
-    token = TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode("utf-8")).decode("utf-8").rstrip("=")
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    expiration = (now + datetime.timedelta(minutes=TOKEN_EXPIRATION_MINUTES)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return token, expiration
-
-
-def token_url(token):
-    """The presigned URL inside an EKS token (for checks and tests)."""
-    if not token.startswith(TOKEN_PREFIX):
-        raise ValueError("not an EKS token")
-    body = token[len(TOKEN_PREFIX):]
-    body += "=" * (-len(body) % 4)
-    return base64.urlsafe_b64decode(body.encode("ascii")).decode("utf-8")
-
-
-def build_kubeconfig(name, endpoint, ca_data, token=None):
+def build_kubeconfig(name, endpoint, ca_data, exec_command, exec_env=None):
     """A kubeconfig with one cluster, user and context, all called ``name``.
 
-    The user carries ``token`` when given, and no credentials otherwise.
+    The user is an ``exec`` credential plugin (``client.authentication.k8s.io/v1beta1``):
+    ``exec_command`` (argv) run with ``exec_env``, which prints an EKS token whenever the
+    client needs one (plugins/module_utils/eks_token.py). No credential is in the file.
     """
-    user = {"token": token} if token else {}
+    user = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": exec_command[0],
+        "args": list(exec_command[1:]),
+        "env": [{"name": key, "value": str(value)} for key, value in sorted((exec_env or {}).items())] or None,
+        "interactiveMode": "Never",
+        "provideClusterInfo": False,
+    }}
+    if user["exec"]["env"] is None:
+        del user["exec"]["env"]
     return {
         "apiVersion": "v1",
         "kind": "Config",
@@ -541,18 +496,3 @@ def build_kubeconfig(name, endpoint, ca_data, token=None):
         "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
         "current-context": name,
     }
-
-
-def without_tokens(config):
-    """A copy of a kubeconfig dict with every user's ``token`` removed."""
-    if not isinstance(config, dict):
-        return config
-    copy = dict(config)
-    users = []
-    for entry in config.get("users") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("user"), dict):
-            entry = dict(entry, user=dict((k, v) for k, v in entry["user"].items() if k != "token"))
-        users.append(entry)
-    if "users" in config:
-        copy["users"] = users
-    return copy
