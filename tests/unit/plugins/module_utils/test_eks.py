@@ -1,29 +1,13 @@
-"""Unit tests for plugins/module_utils/eks.py.
-
-The token tests check the presigned URL independently of botocore: the SigV4
-signature is recomputed by hand from the URL, the secret key and the
-``x-k8s-aws-id`` header, so the header is proven to be signed. (The moto server
-cannot answer the token's request itself: it routes a GET without an
-Authorization header and without a body to S3.)"""
+"""Unit tests for plugins/module_utils/eks.py (the token itself: test_eks_token.py)."""
 from __future__ import annotations
 
-import base64
-import datetime
-import hashlib
-import hmac
 import time
-import urllib.parse
 
 import boto3
-import botocore.auth
-import botocore.exceptions
 import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.honeyhive.platform.plugins.module_utils import eks
-
-FIXED = datetime.datetime(2025, 1, 2, 3, 4, 5)
-
 
 class FakeModule:
     def __init__(self, check_mode=False, **params):
@@ -43,98 +27,24 @@ def no_sleep(monkeypatch):
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
 
 
-@pytest.fixture
-def sts(aws_env):
-    return boto3.client("sts", region_name="us-west-2")
-
-
-# ------------------------------------------------------------------ token
-
-
-def _sign(key, msg):
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
-
-
-def expected_signature(url, headers, secret):
-    """SigV4 query signature of a GET ``url`` computed from first principles."""
-    parts = urllib.parse.urlsplit(url)
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    params = [(k, v) for k, v in query if k != "X-Amz-Signature"]
-    canonical_query = "&".join(
-        "%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~")) for k, v in sorted(params)
-    )
-    values = dict(query)
-    signed = values["X-Amz-SignedHeaders"].split(";")
-    all_headers = dict(headers, host=parts.netloc)
-    canonical_headers = "".join("%s:%s\n" % (h, all_headers[h].strip()) for h in signed)
-    canonical_request = "\n".join([
-        "GET", parts.path or "/", canonical_query, canonical_headers, ";".join(signed), hashlib.sha256(b"").hexdigest(),
-    ])
-    amz_date = values["X-Amz-Date"]
-    scope = values["X-Amz-Credential"].split("/", 1)[1]
-    date, region, service, _terminator = scope.split("/")
-    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
-    key = _sign(("AWS4" + secret).encode(), date)
-    for part in (region, service, "aws4_request"):
-        key = _sign(key, part)
-    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-
-
-def test_token_is_the_presigned_get_caller_identity_url(sts, monkeypatch):
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: FIXED)
-    token, expiration = eks.get_token(sts, "honeyhive-prod-usw2", now=FIXED.replace(tzinfo=datetime.timezone.utc))
-    assert token.startswith("k8s-aws-v1.")
-    body = token[len("k8s-aws-v1."):]
-    assert "=" not in body and "+" not in body and "/" not in body  # base64url, no padding
-    url = eks.token_url(token)
-    assert url == base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
-
-    parts = urllib.parse.urlsplit(url)
-    assert parts.scheme == "https"
-    assert parts.netloc == "sts.us-west-2.amazonaws.com"
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    assert query["Action"] == "GetCallerIdentity"
-    assert query["Version"] == "2011-06-15"
-    assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-    assert query["X-Amz-Expires"] == "60"
-    assert query["X-Amz-Date"] == "20250102T030405Z"
-    assert query["X-Amz-Credential"] == "testing/20250102/us-west-2/sts/aws4_request"
-    assert query["X-Amz-SignedHeaders"].split(";") == ["host", "x-k8s-aws-id"]
-    # the signature covers the header with the cluster name, and only that name
-    assert query["X-Amz-Signature"] == expected_signature(url, {"x-k8s-aws-id": "honeyhive-prod-usw2"}, "testing")
-    assert query["X-Amz-Signature"] != expected_signature(url, {"x-k8s-aws-id": "another-cluster"}, "testing")
-    # the CLI reports 14 minutes
-    assert expiration == "2025-01-02T03:18:05Z"
-
-
-def test_token_handlers_do_not_leak_into_other_calls(sts):
-    eks.get_token(sts, "a")
-    # without the handlers, x-k8s-aws-id is an unknown parameter again
-    with pytest.raises(botocore.exceptions.ParamValidationError):
-        sts.get_caller_identity(**{"x-k8s-aws-id": "a"})
-
-
-def test_token_url_rejects_other_text():
-    with pytest.raises(ValueError):
-        eks.token_url("Bearer abc")
-
-
 # ------------------------------------------------------------- kubeconfig
 
 
-def test_build_kubeconfig_and_strip_tokens():
-    config = eks.build_kubeconfig("hh", "https://example.eks.amazonaws.com", "Q0E=", token="k8s-aws-v1.abc")
+def test_build_kubeconfig_with_an_exec_plugin_and_no_credential():
+    config = eks.build_kubeconfig("hh", "https://example.eks.amazonaws.com", "Q0E=",
+                                  ["/usr/bin/python3", "/c/eks_token.py", "--cluster-name", "hh", "--region", "us-west-2"],
+                                  {"AWS_PROFILE": "p", "AWS_CONFIG_FILE": "/s/hh.config"})
     assert config["apiVersion"] == "v1" and config["kind"] == "Config"
     assert config["clusters"] == [{"name": "hh", "cluster": {"server": "https://example.eks.amazonaws.com",
                                                              "certificate-authority-data": "Q0E="}}]
-    assert config["users"] == [{"name": "hh", "user": {"token": "k8s-aws-v1.abc"}}]
+    assert config["users"] == [{"name": "hh", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "/usr/bin/python3",
+        "args": ["/c/eks_token.py", "--cluster-name", "hh", "--region", "us-west-2"],
+        "env": [{"name": "AWS_CONFIG_FILE", "value": "/s/hh.config"}, {"name": "AWS_PROFILE", "value": "p"}],
+        "interactiveMode": "Never", "provideClusterInfo": False}}}]
     assert config["contexts"] == [{"name": "hh", "context": {"cluster": "hh", "user": "hh"}}]
     assert config["current-context"] == "hh"
-    plain = eks.without_tokens(config)
-    assert plain["users"] == [{"name": "hh", "user": {}}]
-    assert config["users"][0]["user"]["token"] == "k8s-aws-v1.abc"  # the original is untouched
-    assert plain == eks.build_kubeconfig("hh", "https://example.eks.amazonaws.com", "Q0E=")
-    assert eks.without_tokens("not a dict") == "not a dict"
+    assert "env" not in eks.build_kubeconfig("hh", "https://e", "Q0E=", ["aws", "eks", "get-token"])["users"][0]["user"]["exec"]
 
 
 # --------------------------------------------------------------- versions

@@ -1,270 +1,186 @@
 """honeyhive.platform.assume_role against the moto server.
 
-moto runs without MOTO_ACCOUNT_ID, so whatever is created with the assumed
-credentials lands in the assumed role's account: the cross-account flow is
-checked by reading resources back, not by trusting the module's output.
+The module writes a profile that assumes the role and checks it once; what it writes is
+then used the way every later module uses it (botocore, AWS_CONFIG_FILE and the profile),
+and whatever that session creates is read back in the target account. moto runs without
+MOTO_ACCOUNT_ID, so resources made through the profile land in the role's account.
+(Refusals - trust policy, ExternalId, a role that does not exist - need the strict local
+AWS and are tested in the integration tier.)
 """
 from __future__ import annotations
 
 import configparser
-import datetime
+import json
+import os
+import stat
 
 import boto3
+import botocore.credentials
 import pytest
 
 from ansible_collections.honeyhive.platform.plugins.modules import assume_role
 
 ROLE_ARN = "arn:aws:iam::111122223333:role/honeyhive-deployment"
-CALLER_ACCOUNT = "123456789012"
+EXTERNAL_ID = "honeyhive-ext-1234"
 
 
-def base_args(moto_endpoint, **extra):
-    args = dict(
-        role_arn=ROLE_ARN,
-        external_id="honeyhive-ext-1234",
-        endpoint_url=moto_endpoint,
-        region="us-west-2",
-    )
+@pytest.fixture
+def no_caller_config(monkeypatch, tmp_path):
+    """The caller has no config file of their own (AWS_CONFIG_FILE names a missing file)."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-caller-config"))
+
+
+def base_args(moto_endpoint, path, **extra):
+    args = dict(role_arn=ROLE_ARN, external_id=EXTERNAL_ID, endpoint_url=moto_endpoint, region="us-west-2",
+                config_file=str(path), role_profile="deploy")
     args.update(extra)
     return args
 
 
-def iso(dt):
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+def read_config(path):
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    return parser
 
 
-def test_assumed_credentials_work_in_the_target_account(run_module, aws_env, moto_endpoint):
-    result = run_module(assume_role, base_args(moto_endpoint))
+def session_of(result, monkeypatch):
+    monkeypatch.setenv("AWS_CONFIG_FILE", result["config_file"])
+    return boto3.Session(profile_name=result["role_profile"])
+
+
+def test_profile_assumes_the_role_and_works_in_the_target_account(run_module, aws_env, no_caller_config,
+                                                                  moto_endpoint, tmp_path, monkeypatch):
+    path = tmp_path / "sessions" / "prod.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path))
     assert not result.get("failed"), result
     assert result["changed"] is False
-    assert result["refreshed"] is True
     assert result["account_id"] == "111122223333"
     assert result["assumed_role_arn"].startswith("arn:aws:sts::111122223333:assumed-role/honeyhive-deployment/")
-    creds = result["credentials"]
-    assert set(creds) == {"access_key", "secret_key", "session_token", "expiration"}
-    expiration = datetime.datetime.strptime(creds["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc
-    )
-    assert expiration > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=50)
-    # no secret is echoed back through the invocation
-    assert result["invocation"]["module_args"]["external_id"] != "honeyhive-ext-1234"
+    assert result["config_file"] == str(path) and result["role_profile"] == "deploy"
+    assert result["source"] == "credential_source = Environment"
+    # nothing secret comes back: no credential, no ExternalId
+    assert "credentials" not in result
+    assert EXTERNAL_ID not in json.dumps(result)
 
-    ec2 = boto3.client(
-        "ec2",
-        endpoint_url=moto_endpoint,
-        region_name="us-west-2",
-        aws_access_key_id=creds["access_key"],
-        aws_secret_access_key=creds["secret_key"],
-        aws_session_token=creds["session_token"],
-    )
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    profile = read_config(path)["profile deploy"]
+    assert profile["role_arn"] == ROLE_ARN
+    assert profile["external_id"] == EXTERNAL_ID
+    assert profile["duration_seconds"] == "3600"
+    assert profile["role_session_name"] == "honeyhive-platform-honeyhive-deployment"
+    assert profile["credential_source"] == "Environment"
+    assert profile["endpoint_url"] == moto_endpoint
+
+    # the profile is what later modules use: botocore assumes the role itself, refreshably
+    session = session_of(result, monkeypatch)
+    credentials = session.get_credentials()
+    assert isinstance(credentials, botocore.credentials.DeferredRefreshableCredentials)
+    assert credentials.method == "assume-role"
+    ec2 = session.client("ec2", endpoint_url=moto_endpoint, region_name="us-west-2")
     vpc_id = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
-    vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
-    assert vpc["OwnerId"] == "111122223333"
-    assert vpc["OwnerId"] != CALLER_ACCOUNT
-
-    caller_ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name="us-west-2")
-    caller_vpcs = caller_ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]
-    assert caller_vpcs == []
+    assert ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["OwnerId"] == "111122223333"
 
 
-def test_current_far_from_expiry_is_returned_without_any_api_call(run_module, aws_env, moto_endpoint, api_calls):
-    expiration = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
-    current = dict(
-        access_key="ASIACURRENTKEY000001",
-        secret_key="current-secret",
-        session_token="current-token",
-        expiration=iso(expiration),
-    )
-    result = run_module(assume_role, base_args(moto_endpoint, current=current))
+def test_rewrites_nothing_when_the_profile_is_unchanged(run_module, aws_env, no_caller_config, moto_endpoint, tmp_path):
+    path = tmp_path / "prod.config"
+    run_module(assume_role, base_args(moto_endpoint, path))
+    os.utime(path, (1000, 1000))
+    again = run_module(assume_role, base_args(moto_endpoint, path))
+    assert again["changed"] is False
+    assert os.stat(path).st_mtime == 1000
+    run_module(assume_role, base_args(moto_endpoint, path, duration_seconds=7200))
+    assert os.stat(path).st_mtime != 1000
+    assert read_config(path)["profile deploy"]["duration_seconds"] == "7200"
+
+
+def test_check_mode_writes_the_profile_too(run_module, aws_env, no_caller_config, moto_endpoint, tmp_path):
+    path = tmp_path / "check.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path, _ansible_check_mode=True))
     assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert path.exists()
+
+
+def test_a_named_caller_profile_is_the_source(run_module, aws_env, moto_endpoint, tmp_path, monkeypatch):
+    caller_config = tmp_path / "caller.config"
+    caller_config.write_text("[profile orchestration]\nregion = us-west-2\n[profile deploy]\nregion = stale\n")
+    credentials = tmp_path / "caller.credentials"
+    credentials.write_text("[orchestration]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(caller_config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_PROFILE", "orchestration")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    path = tmp_path / "prod.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path))
+    assert not result.get("failed"), result
+    assert result["source"] == "source_profile = orchestration"
+    config = read_config(path)
+    assert config["profile deploy"]["source_profile"] == "orchestration"
+    assert config["profile deploy"]["role_arn"] == ROLE_ARN  # the caller's own "deploy" section is left out
+    assert config["profile orchestration"]["region"] == "us-west-2"
+    monkeypatch.delenv("AWS_PROFILE")
+    ec2 = session_of(result, monkeypatch).client("ec2", endpoint_url=moto_endpoint, region_name="us-west-2")
+    assert ec2.describe_vpcs()["Vpcs"] is not None
+
+
+def test_a_web_identity_token_is_the_source(run_module, aws_env, no_caller_config, moto_endpoint, tmp_path, monkeypatch):
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.e30.sig")
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/github-deploy")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    path = tmp_path / "prod.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path))
+    assert not result.get("failed"), result
+    config = read_config(path)
+    assert config["profile deploy"]["source_profile"] == "deploy-source"
+    assert config["profile deploy-source"]["role_arn"] == "arn:aws:iam::123456789012:role/github-deploy"
+    assert config["profile deploy-source"]["web_identity_token_file"] == str(token)
+
+
+def test_keys_given_as_options_are_refused(run_module, aws_env, no_caller_config, moto_endpoint, api_calls, tmp_path):
+    result = run_module(assume_role, base_args(moto_endpoint, tmp_path / "c", access_key="AKIAOTHEROTHEROTHER1",
+                                               secret_key="other"))
+    assert result["failed"] is True
+    assert "given as module options" in result["msg"]
     assert api_calls == []
-    assert result["changed"] is False
-    assert result["refreshed"] is False
-    assert result["credentials"] == current
-    assert result["account_id"] == "111122223333"
-    assert result["assumed_role_arn"] == (
-        "arn:aws:sts::111122223333:assumed-role/honeyhive-deployment/honeyhive-platform-honeyhive-deployment"
-    )
-    assert "current-secret" not in str(result["invocation"])
-
-
-def test_current_within_margin_is_replaced(run_module, aws_env, moto_endpoint, api_calls):
-    expiration = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5)
-    current = dict(
-        access_key="ASIACURRENTKEY000002",
-        secret_key="old-secret",
-        session_token="old-token",
-        expiration=iso(expiration),
-    )
-    result = run_module(assume_role, base_args(moto_endpoint, current=current, refresh_margin_seconds=600))
-    assert not result.get("failed"), result
-    assert api_calls == ["AssumeRole"]
-    assert result["refreshed"] is True
-    assert result["changed"] is False
-    assert result["credentials"]["access_key"] != current["access_key"]
-    assert result["credentials"]["secret_key"] != current["secret_key"]
-
-    sts = boto3.client(
-        "sts",
-        endpoint_url=moto_endpoint,
-        region_name="us-west-2",
-        aws_access_key_id=result["credentials"]["access_key"],
-        aws_secret_access_key=result["credentials"]["secret_key"],
-        aws_session_token=result["credentials"]["session_token"],
-    )
-    assert sts.get_caller_identity()["Account"] == "111122223333"
-
-
-def test_expired_current_is_replaced(run_module, aws_env, moto_endpoint):
-    current = dict(
-        access_key="ASIACURRENTKEY000003",
-        secret_key="old-secret",
-        session_token="old-token",
-        expiration="2020-01-01T00:00:00+00:00",
-    )
-    result = run_module(assume_role, base_args(moto_endpoint, current=current))
-    assert result["refreshed"] is True
-    assert result["credentials"]["access_key"] != current["access_key"]
-
-
-def test_check_mode_still_assumes(run_module, aws_env, moto_endpoint):
-    result = run_module(assume_role, base_args(moto_endpoint, _ansible_check_mode=True))
-    assert not result.get("failed"), result
-    assert result["changed"] is False
-    assert result["credentials"]["access_key"].startswith("ASIA")
-
-
-def test_custom_session_name_and_duration(run_module, aws_env, moto_endpoint):
-    result = run_module(
-        assume_role, base_args(moto_endpoint, session_name="ci-run-42", duration_seconds=900, refresh_margin_seconds=60)
-    )
-    assert result["assumed_role_arn"].endswith("/honeyhive-deployment/ci-run-42")
-    expiration = datetime.datetime.strptime(result["credentials"]["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.timezone.utc
-    )
-    assert expiration < datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=16)
 
 
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (dict(role_arn="arn:aws:iam::1111:role/x"), "Invalid value for option 'role_arn'"),
-        (dict(role_arn="honeyhive-deployment"), "Invalid value for option 'role_arn'"),
+        (dict(role_arn="honeyhive-deployment"), "Invalid value for option 'role_arn': 'honeyhive-deployment'"),
+        (dict(role_arn="arn:aws:iam::12345:role/x"), "Invalid value for option 'role_arn'"),
         (dict(external_id=None), "Option 'external_id' is required because 'require_external_id' is true"),
-        (dict(session_name="has space"), "Invalid value for option 'session_name'"),
-        (dict(session_name="x"), "Invalid value for option 'session_name'"),
-        (dict(duration_seconds=60), "Invalid value for option 'duration_seconds': 60. Allowed: an integer from 900 to 43200"),
-        (dict(duration_seconds=50000), "Invalid value for option 'duration_seconds'"),
-        (dict(refresh_margin_seconds=-1), "Invalid value for option 'refresh_margin_seconds'"),
-        (dict(refresh_margin_seconds=3600), "Allowed: less than duration_seconds"),
-        (dict(current={"access_key": "ASIAEXAMPLEKEY"}), "missing secret_key, session_token, expiration"),
-        (
-            dict(
-                current={
-                    "access_key": "ASIAEXAMPLEKEY",
-                    "secret_key": "example-secret",
-                    "session_token": "example-token",
-                    "expiration": "tomorrow",
-                }
-            ),
-            "Invalid value for option 'current.expiration'",
-        ),
+        (dict(session_name="x"), "Invalid value for option 'session_name': 'x'"),
+        (dict(session_name="has space"), "Invalid value for option 'session_name': 'has space'"),
+        (dict(duration_seconds=899), "Invalid value for option 'duration_seconds': 899"),
+        (dict(duration_seconds=43201), "Invalid value for option 'duration_seconds': 43201"),
+        (dict(role_profile="has space"), "Invalid value for option 'role_profile': 'has space'"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, args, fragment):
-    result = run_module(assume_role, base_args(moto_endpoint, **args))
+def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, tmp_path, args, fragment):
+    path = tmp_path / "bad.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path, **args))
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert api_calls == []
+    assert not path.exists()
 
 
-def test_bad_external_id_is_not_echoed(run_module, aws_env, moto_endpoint, api_calls):
-    result = run_module(assume_role, base_args(moto_endpoint, external_id="bad id with spaces"))
+def test_bad_external_id_is_not_echoed(run_module, aws_env, moto_endpoint, api_calls, tmp_path):
+    result = run_module(assume_role, base_args(moto_endpoint, tmp_path / "c", external_id="bad value with spaces!"))
     assert result["failed"] is True
-    assert "Invalid value for option 'external_id'" in result["msg"]
-    assert "bad id with spaces" not in str(result)
+    assert "value hidden" in result["msg"]
+    assert "bad value with spaces" not in json.dumps(result)
     assert api_calls == []
 
 
-def test_external_id_may_be_omitted_when_not_required(run_module, aws_env, moto_endpoint):
-    result = run_module(assume_role, base_args(moto_endpoint, external_id=None, require_external_id=False))
+def test_external_id_may_be_omitted_when_not_required(run_module, aws_env, no_caller_config, moto_endpoint, tmp_path):
+    path = tmp_path / "no-id.config"
+    result = run_module(assume_role, base_args(moto_endpoint, path, external_id=None, require_external_id=False))
     assert not result.get("failed"), result
-    assert result["account_id"] == "111122223333"
-
-
-def test_short_external_id_does_not_corrupt_returned_credentials(run_module, aws_env, moto_endpoint):
-    """A 2-character no_log value would otherwise be masked inside the token."""
-    result = run_module(assume_role, base_args(moto_endpoint, external_id="A1"))
-    token = result["credentials"]["session_token"]
-    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" not in str(result["credentials"])
-    sts = boto3.client(
-        "sts",
-        endpoint_url=moto_endpoint,
-        region_name="us-west-2",
-        aws_access_key_id=result["credentials"]["access_key"],
-        aws_secret_access_key=result["credentials"]["secret_key"],
-        aws_session_token=token,
-    )
-    assert sts.get_caller_identity()["Account"] == "111122223333"
-
-
-def _mode(path):
-    return oct(path.stat().st_mode & 0o777)
-
-
-def test_credentials_file_holds_a_private_profile_that_works(run_module, aws_env, moto_endpoint, tmp_path, monkeypatch):
-    path = tmp_path / "sessions" / "deploy.credentials"
-    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), credentials_profile="hh-test"))
-    assert not result.get("failed"), result
-    assert result["changed"] is False
-    assert result["credentials_file"] == str(path) and result["credentials_profile"] == "hh-test"
-    assert _mode(path) == "0o600" and _mode(path.parent) == "0o700"
-    creds = result["credentials"]
-    parser = configparser.ConfigParser()
-    parser.read(path)
-    assert parser.sections() == ["hh-test"]
-    assert dict(parser["hh-test"]) == {"aws_access_key_id": creds["access_key"], "aws_secret_access_key": creds["secret_key"],
-                                       "aws_session_token": creds["session_token"]}
-
-    # The profile alone (no keys as options, none in the environment) reaches the target account.
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.delenv(var)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(path))
-    session = boto3.Session(profile_name="hh-test", region_name="us-west-2")
-    assert session.client("sts", endpoint_url=moto_endpoint).get_caller_identity()["Account"] == "111122223333"
-
-
-def test_credentials_file_is_replaced_on_refresh_and_left_alone_otherwise(run_module, aws_env, moto_endpoint, tmp_path):
-    path = tmp_path / "deploy.credentials"
-    first = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path)))
-    written = path.stat().st_mtime_ns
-    inode = path.stat().st_ino
-    again = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), current=first["credentials"]))
-    assert again["refreshed"] is False
-    assert (path.stat().st_mtime_ns, path.stat().st_ino) == (written, inode)
-
-    soon = dict(first["credentials"], expiration=iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)))
-    renewed = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(path), current=soon))
-    assert renewed["refreshed"] is True
-    text = path.read_text(encoding="utf-8")
-    assert renewed["credentials"]["session_token"] in text
-    assert first["credentials"]["session_token"] not in text
-    assert _mode(path) == "0o600"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["deploy.credentials"]  # no temporary file left
-
-
-def test_credentials_directory_is_made_private(run_module, aws_env, moto_endpoint, tmp_path):
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o755)
-    shared.chmod(0o755)
-    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(shared / "c")))
-    assert not result.get("failed"), result
-    assert _mode(shared) == "0o700"
-
-
-def test_bad_credentials_profile_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, tmp_path):
-    result = run_module(assume_role, base_args(moto_endpoint, credentials_file=str(tmp_path / "c"),
-                                               credentials_profile="has space"))
-    assert result["failed"] and "credentials_profile" in result["msg"]
-    assert api_calls == []
-    assert not (tmp_path / "c").exists()
+    assert "external_id" not in read_config(path)["profile deploy"]
