@@ -378,6 +378,36 @@ def test_subnets_and_security_groups_are_one_vpc_update(run_module, stub_client,
     stubber.assert_no_pending_responses()
 
 
+def test_lists_left_out_of_the_answer_count_as_empty(run_module, stub_client, no_sleep):
+    """Stubber: security groups, public access CIDRs and log setups EKS leaves out are
+    compared as empty lists, so the requested ones are applied."""
+    name = "hh-absent"
+    current = described(name, logging=None)
+    for key in ("securityGroupIds", "publicAccessCidrs"):
+        del current["cluster"]["resourcesVpcConfig"][key]
+    stubber = stub_client("eks")
+    stubber.add_response("describe_cluster", current, {"name": name})
+    for index, (request, kind) in enumerate([
+        ({"resourcesVpcConfig": {"subnetIds": SUBNETS, "securityGroupIds": ["sg-0bbbbbbbbbbbbbbbb"]}}, "VpcConfigUpdate"),
+        ({"resourcesVpcConfig": {"publicAccessCidrs": ["203.0.113.0/24"]}}, "EndpointAccessUpdate"),
+        ({"logging": {"clusterLogging": [{"types": ["api"], "enabled": True},
+                                         {"types": ["audit", "authenticator", "controllerManager", "scheduler"],
+                                          "enabled": False}]}}, "LoggingUpdate"),
+    ]):
+        update_id = "u-%d" % index
+        stubber.add_response("update_cluster_config", update_answer(update_id, kind),
+                             dict(request, name=name, clientRequestToken=ANY))
+        stubber.add_response("describe_update", update_answer(update_id, kind, "Successful"),
+                             {"name": name, "updateId": update_id})
+        stubber.add_response("describe_cluster", current, {"name": name})
+    stubber.activate()
+    result = run_module(eks_cluster, stub_args(name, security_group_ids=["sg-0bbbbbbbbbbbbbbbb"],
+                                               public_access_cidrs=["203.0.113.0/24"], logging=["api"]))
+    assert not result.get("failed"), result
+    assert [u["type"] for u in result["updates"]] == ["VpcConfigUpdate", "EndpointAccessUpdate", "LoggingUpdate"]
+    stubber.assert_no_pending_responses()
+
+
 def test_encryption_associated_on_existing_cluster(run_module, stub_client, no_sleep):
     """Stubber: moto has no AssociateEncryptionConfig."""
     name = "hh-encrypt"

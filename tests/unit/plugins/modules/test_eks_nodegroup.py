@@ -66,6 +66,7 @@ def full(**overrides):
 
 
 def described(**overrides):
+    """A DescribeNodegroup answer as EKS gives it: no ``taints`` member when there are none."""
     group = {
         "nodegroupName": "system",
         "nodegroupArn": "arn:aws:eks:us-west-2:111122223333:nodegroup/hh/system/0123",
@@ -82,7 +83,6 @@ def described(**overrides):
         "amiType": "AL2023_x86_64_STANDARD",
         "nodeRole": NODE_ROLE,
         "labels": {"pool": "system"},
-        "taints": [],
         "diskSize": 50,
         "health": {"issues": []},
         "updateConfig": {"maxUnavailable": 1},
@@ -306,8 +306,41 @@ def test_tags_updated_in_place(run_module, stub_client):
     stubber.assert_no_pending_responses()
 
 
+def test_taints_and_labels_left_out_of_the_answer_count_as_empty(run_module, stub_client, no_sleep):
+    """Stubber: EKS leaves ``taints`` out when a node group has none (and an answer may lack
+    ``labels``): requested ones are added, not skipped as "not reported"."""
+    group = described()
+    del group["nodegroup"]["labels"]
+    stubber = stub_client("eks")
+    stubber.add_response("describe_nodegroup", group, {"clusterName": "hh", "nodegroupName": "system"})
+    stubber.add_response(
+        "update_nodegroup_config", update_answer("u-1"),
+        {"clusterName": "hh", "nodegroupName": "system", "clientRequestToken": ANY,
+         "labels": {"addOrUpdateLabels": {"pool": "system"}},
+         "taints": {"addOrUpdateTaints": [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]}},
+    )
+    stubber.activate()
+    result = run_module(eks_nodegroup, stub_args(
+        labels={"pool": "system"}, taints=[dict(key="CriticalAddonsOnly", value="true", effect="NO_SCHEDULE")], wait=False))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    stubber.assert_no_pending_responses()
+
+
+def test_no_taints_asked_for_a_node_group_without_taints_is_no_change(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("describe_nodegroup", described(), {"clusterName": "hh", "nodegroupName": "system"})
+    stubber.activate()
+    result = run_module(eks_nodegroup, stub_args(taints=[], labels={"pool": "system"}))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    stubber.assert_no_pending_responses()
+
+
 def test_update_config_not_reported_is_not_updated(run_module, stub_client):
-    """Stubber: an answer without updateConfig (as moto gives) is not compared."""
+    """Stubber: EKS always reports updateConfig; an answer without it is not compared, so
+    nothing is updated blindly."""
     group = described()
     del group["nodegroup"]["updateConfig"]
     stubber = stub_client("eks")
