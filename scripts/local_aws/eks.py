@@ -66,22 +66,27 @@ Errors
     operation; a request member it does not implement (Outposts, Auto Mode, hybrid nodes ...)
     is refused the same way, never ignored.
 
-    (AWS): "No cluster found for name: X."; "Cluster already exists with name: X";
-    "NodeGroup already exists with name N and cluster name C"; "Cannot <UpdateType> because
-    cluster C currently has update U in progress"; "Subnets specified must be in at least two
-    different AZs"; the UnsupportedAvailabilityZoneException text and members;
-    "Role with arn: R, could not be assumed because it does not exist or the trusted entity
-    is not correct"; "The cluster's authentication mode must be set to one of [API,
-    API_AND_CONFIG_MAP] to perform this operation."; "bootstrapClusterCreatorAdminPermissions
-    must be true if cluster authentication mode is set to CONFIG_MAP"; "The specified access
-    entry resource is already in use on this cluster."; "The specified principalArn could not
-    be found. You can view your available access entries with 'list-access-entries'.";
-    'This operation can only be performed on Access Entries with a type of "STANDARD".';
-    "Cluster has nodegroups attached"; "No changes needed for the logging config provided";
-    "Only one type of update can be allowed."; "Unsupported Kubernetes minor version update
-    from A to B"; "Addon version specified is not supported"; "Disk size must be specified
-    within the launch template."; "The subnet ID 'S' does not exist (Service: AmazonEC2 ...)".
-    Everything else is (unconfirmed).
+    (AWS), seen in AWS answers quoted in public issue reports: "No cluster found for name:
+    X."; "Cluster already exists with name: X"; "NodeGroup already exists with name N and
+    cluster name C"; "Cannot <UpdateType> because cluster C currently has update U in
+    progress"; "Cluster has nodegroups attached" (with clusterName and nodegroupName);
+    "Subnets specified must be in at least two different AZs"; "unsupported Kubernetes
+    version"; "Unsupported Kubernetes minor version update from A to B"; the
+    UnsupportedAvailabilityZoneException text with clusterName and validZones; "The
+    cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform
+    this operation."; "bootstrapClusterCreatorAdminPermissions must be true if cluster
+    authentication mode is set to CONFIG_MAP"; "The specified access entry resource is
+    already in use on this cluster."; "The specified principalArn could not be found. You can
+    view your available access entries with 'list-access-entries'."; 'This operation can
+    only be performed on Access Entries with a type of "STANDARD".'. Given as AWS's in the
+    project's issue: "Role with arn: R, could not be assumed because it does not exist or the
+    trusted entity is not correct". Recalled from AWS answers but not re-checked: "No changes
+    needed for the logging config provided"; "Only one type of update can be allowed.";
+    "Addon version specified is not supported"; "Disk size must be specified within the
+    launch template."; "The subnet ID 'S' does not exist (Service: AmazonEC2 ...)"; "No node
+    group found for name: N."; "No addon: A found in cluster: C"; "Minimum capacity M can't
+    be greater than desired size D"; "ConfigurationValue provided in request is not
+    supported: ...". Everything else is marked (unconfirmed) where it is raised.
 
 Availability zones
     EKS refuses control plane subnets in a few zones, by zone id (letters map to ids per
@@ -844,7 +849,8 @@ class LocalEks(core.Behaviour):
                            "InvalidGroup.NotFound; Request ID: %s; Proxy: null)" % (exc.ids[0], uuid.uuid4())) from exc
         other = [g["GroupId"] for g in groups if g.get("VpcId") != vpc_id]
         if other:
-            raise _invalid("Security group(s) [%s] are not in the same VPC as the subnets" % ", ".join(other))
+            raise _invalid("Security group(s) [%s] are not in the same VPC as the subnets"  # (unconfirmed)
+                           % ", ".join(other))
         return groups
 
     def _paginate(self, items, params, operation):
@@ -916,7 +922,7 @@ class LocalEks(core.Behaviour):
                            "must satisfy regular expression pattern: ^[0-9A-Za-z][A-Za-z0-9\\-_]*" % name)
         version = params.get("version") or DEFAULT_VERSION
         if version not in KUBERNETES_VERSIONS:
-            raise _invalid("unsupported Kubernetes version %s" % version, clusterName=name)  # (unconfirmed)
+            raise _invalid("unsupported Kubernetes version", clusterName=name)
         state = self._region(call.account, call.region)
         existing = state.clusters.get(name)
         if existing is not None:
@@ -925,7 +931,8 @@ class LocalEks(core.Behaviour):
                 return {"cluster": self._cluster_view(existing)}
             raise _in_use("Cluster already exists with name: %s" % name, clusterName=name)
         if len(state.clusters) >= MAX_CLUSTERS:
-            raise EksError("ResourceLimitExceededException", "Cluster limit exceeded for account.", clusterName=name)
+            raise EksError("ResourceLimitExceededException", "Cluster limit exceeded for account.",  # (unconfirmed)
+                           clusterName=name)
         self._check_role(call, params["roleArn"], "eks.amazonaws.com")
         vpc_request = params["resourcesVpcConfig"]
         if "controlPlaneEgressMode" in vpc_request:
@@ -1033,7 +1040,8 @@ class LocalEks(core.Behaviour):
             try:
                 network = ipaddress.ip_network(cidr, strict=True)
             except ValueError as exc:
-                raise _invalid("The following CIDRs are invalid in publicAccessCidrs: [%s]" % cidr) from exc
+                raise _invalid("The following CIDRs are invalid in publicAccessCidrs: [%s]"  # (unconfirmed)
+                               % cidr) from exc
             if network.version != 4:
                 raise _invalid("The following CIDRs are invalid in publicAccessCidrs: [%s]" % cidr)
 
@@ -1114,7 +1122,8 @@ class LocalEks(core.Behaviour):
         if pub["status"] == "DELETING":
             return {"cluster": self._cluster_view(cluster)}
         if cluster["nodegroups"]:
-            raise _in_use("Cluster has nodegroups attached", clusterName=pub["name"])
+            raise _in_use("Cluster has nodegroups attached", clusterName=pub["name"],
+                          nodegroupName=sorted(cluster["nodegroups"])[0])
         running = self._cluster_update(cluster)
         if running is not None:
             raise _in_use("Cannot delete because cluster %s currently has update %s in progress"

@@ -195,6 +195,9 @@ def test_inputs_are_checked_against_the_model(server, env):
         raw.create_cluster(name="bad name", roleArn=h.CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": subnets(env)})
     assert "regular expression pattern" in error(excinfo)[1]
     with pytest.raises(ClientError) as excinfo:
+        raw.create_cluster(name="hh", roleArn=h.CLUSTER_ROLE, version="1.29", resourcesVpcConfig={"subnetIds": subnets(env)})
+    assert error(excinfo)[1] == "unsupported Kubernetes version"
+    with pytest.raises(ClientError) as excinfo:
         raw.create_cluster(name="hh", resourcesVpcConfig={"subnetIds": subnets(env)})
     assert "Value null at 'roleArn' failed to satisfy constraint: Member must not be null" in error(excinfo)[1]
 
@@ -267,7 +270,7 @@ def test_cluster_role_must_exist_be_propagated_and_trust_eks(env, eks):
 def test_cluster_subnets_and_security_groups_are_checked(env, eks):
     a, b = subnets(env)[:2], subnets(env, "vpc-0bbbbbbbbbbbbbbb2")
     cases = [
-        ({"subnetIds": ["subnet-0123456789abcdef0", a[0]]}, "The subnet ID 'subnet-0123456789abcdef0' does not exist"),
+        ({"subnetIds": ["subnet-0fffffffffffffff0", a[0]]}, "The subnet ID 'subnet-0fffffffffffffff0' does not exist"),
         ({"subnetIds": [a[0]]}, "Subnets specified must be in at least two different AZs"),
         ({"subnetIds": [a[0], a[0]]}, "Subnets specified must be in at least two different AZs"),
         ({"subnetIds": [a[0], b[1]]}, "Subnets specified must belong to the same VPC"),
@@ -473,7 +476,7 @@ def test_version_update_is_one_minor_step_up_when_active(env, eks):
         eks.update_cluster_version(name="hh", version="1.34")
     assert error(excinfo)[0] == "ResourceInUseException"  # still CREATING
     finish(env, "cluster_create")
-    for version in ("1.35", "1.32", "1.33"):
+    for version in ("1.35", "1.32", "1.33"):  # a skip, a downgrade, the same version
         with pytest.raises(ClientError) as excinfo:
             eks.update_cluster_version(name="hh", version=version)
         assert error(excinfo)[:2] == ("InvalidParameterException",
@@ -511,7 +514,9 @@ def test_cluster_deletion(env, eks):
     create_nodegroup(eks, env)
     with pytest.raises(ClientError) as excinfo:
         eks.delete_cluster(name="hh")
-    assert error(excinfo)[:2] == ("ResourceInUseException", "Cluster has nodegroups attached")
+    code, message, err = error(excinfo)
+    assert (code, message) == ("ResourceInUseException", "Cluster has nodegroups attached")
+    assert (err["clusterName"], err["nodegroupName"]) == ("hh", "system")
     eks.delete_nodegroup(clusterName="hh", nodegroupName="system")
     finish(env, "nodegroup_delete")
     deleting = eks.delete_cluster(name="hh")["cluster"]
