@@ -113,6 +113,10 @@ class FakeEnvironment(local_eks.EksEnvironment):
         self.add_vpc(REGION, "vpc-0aaaaaaaaaaaaaaa1", "10.0", 3)
         self.add_vpc(REGION, "vpc-0bbbbbbbbbbbbbbb2", "192.168", 2)
         self.add_vpc("us-east-1", "vpc-0ccccccccccccccc3", "10.1", 6)
+        # the subnet and group ids the module tests have always used
+        self.add_vpc(REGION, "vpc-0123456789abcdef0", "10.2", 3,
+                     ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef2"],
+                     ["sg-0aaaaaaaaaaaaaaaa", "sg-0bbbbbbbbbbbbbbbb"])
         self.add_role(CLUSTER_ROLE, CLUSTER_TRUST, ["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"])
         self.add_role(NODE_ROLE, NODE_TRUST, NODE_POLICIES)
         self.add_role(POD_ROLE, POD_TRUST)
@@ -121,14 +125,16 @@ class FakeEnvironment(local_eks.EksEnvironment):
 
     # -- set-up helpers --------------------------------------------------------------------
 
-    def add_vpc(self, region, vpc_id, prefix, zones):
+    def add_vpc(self, region, vpc_id, prefix, zones, subnet_ids=None, group_ids=None):
+        """A VPC with one subnet in each of its first ``zones`` zones and a default group."""
         for index, (zone, zone_id) in enumerate(ZONES[region][:zones]):
-            subnet_id = "subnet-%s%02d" % (vpc_id[4:19], index)
+            subnet_id = subnet_ids[index] if subnet_ids else "subnet-%s%02d" % (vpc_id[4:19], index)
             self.subnet_table[subnet_id] = {"SubnetId": subnet_id, "VpcId": vpc_id, "AvailabilityZone": zone,
                                             "AvailabilityZoneId": zone_id, "CidrBlock": "%s.%d.0/24" % (prefix, index),
                                             "region": region}
-        group_id = "sg-%s" % vpc_id[4:21]
-        self.group_table[group_id] = {"GroupId": group_id, "VpcId": vpc_id, "GroupName": "default", "region": region}
+        for index, group_id in enumerate(group_ids or ["sg-%s" % vpc_id[4:21]]):
+            self.group_table[group_id] = {"GroupId": group_id, "VpcId": vpc_id,
+                                          "GroupName": "default" if index == 0 else "group-%d" % index, "region": region}
 
     def subnet_ids(self, vpc_id):
         return sorted(s for s, v in self.subnet_table.items() if v["VpcId"] == vpc_id)
@@ -303,6 +309,10 @@ class LocalEksServer(ThreadingHTTPServer):
 # Shapes
 
 PROTOCOL_CODES = ("UnknownOperationException", "SerializationException")
+# Errors AWS answers that the model does not declare: CreateNodegroup for a cluster that does
+# not exist answers ResourceNotFoundException "No cluster found for name: X." (quoted in
+# terraform-aws-modules/terraform-aws-eks issue 793).
+UNDECLARED = {"CreateNodegroup": ("ResourceNotFoundException",)}
 
 
 def _check(shape, value, path, problems):
@@ -377,6 +387,8 @@ def shape_problems(exchange):
             problems.append("a protocol error carries only a message, got %r" % data)
         return problems
     declared = {s.name: s for s in op_model.error_shapes}
+    for extra in UNDECLARED.get(operation, ()):
+        declared[extra] = MODEL.shape_for(extra)
     if code == "InvalidParameterException" and not declared.keys() & set(local_eks.VALIDATION_CODES):
         # an operation that declares no client error still refuses a malformed request
         declared[code] = MODEL.shape_for(code)

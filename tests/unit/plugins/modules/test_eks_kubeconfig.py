@@ -1,5 +1,6 @@
-"""honeyhive.platform.eks_kubeconfig against the moto server (DescribeCluster gives
-the endpoint and CA data; the token is presigned locally, which needs no AWS call).
+"""honeyhive.platform.eks_kubeconfig against the local EKS service (scripts/local_aws/eks.py:
+DescribeCluster gives the endpoint and CA data; the token is presigned locally, which needs
+no AWS call).
 The kubeconfig written is also loaded with the kubernetes Python client."""
 from __future__ import annotations
 
@@ -23,18 +24,25 @@ ENDPOINT = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com"
 
 
 @pytest.fixture
-def eks_api(moto_client):
-    return moto_client("eks")
+def eks_api(local_eks):
+    return local_eks.client()
 
 
 @pytest.fixture
-def cluster(eks_api):
+def cluster(eks_api, eks_clock):
     name = "hh-kc-%s" % uuid.uuid4().hex[:10]
-    return eks_api.create_cluster(name=name, version="1.33", roleArn=ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})["cluster"]
+    eks_api.create_cluster(name=name, version="1.33", roleArn=ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})
+    eks_api.get_waiter("cluster_active").wait(name=name)
+    return eks_api.describe_cluster(name=name)["cluster"]
 
 
-def args(moto_endpoint, name, **extra):
-    base = dict(cluster_name=name, endpoint_url=moto_endpoint, region="us-west-2")
+@pytest.fixture
+def eks_url(local_eks):
+    return local_eks.url
+
+
+def args(eks_url, name, **extra):
+    base = dict(cluster_name=name, endpoint_url=eks_url, region="us-west-2")
     base.update(extra)
     return base
 
@@ -47,9 +55,9 @@ def query(token):
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(eks.token_url(token)).query))
 
 
-def test_kubeconfig_from_describe_cluster(run_module, cluster, moto_endpoint, tmp_path, api_calls):
+def test_kubeconfig_from_describe_cluster(run_module, cluster, eks_url, tmp_path, api_calls):
     dest = tmp_path / "kube" / "config"
-    result = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], dest=str(dest)))
+    result = run_module(eks_kubeconfig, args(eks_url, cluster["name"], dest=str(dest)))
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert api_calls == ["DescribeCluster"]  # presigning the token is no API call
@@ -78,28 +86,28 @@ def test_kubeconfig_from_describe_cluster(run_module, cluster, moto_endpoint, tm
     assert token not in dest.read_text()
     assert token not in json.dumps(result["kubeconfig"])
 
-    again = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], dest=str(dest)))
+    again = run_module(eks_kubeconfig, args(eks_url, cluster["name"], dest=str(dest)))
     assert again["changed"] is False
 
 
-def test_no_token_outside_the_token_key(run_module, cluster, moto_endpoint, tmp_path, monkeypatch):
+def test_no_token_outside_the_token_key(run_module, cluster, eks_url, tmp_path, monkeypatch):
     # ansible-core keeps warnings for the whole process: start from none
     from ansible.module_utils.common import warnings
 
     monkeypatch.setattr(warnings, "_global_warnings", {})
-    quiet = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], _ansible_no_log=True))
+    quiet = run_module(eks_kubeconfig, args(eks_url, cluster["name"], _ansible_no_log=True))
     assert not quiet.get("warnings")
     dest = tmp_path / "config"
-    result = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], dest=str(dest), embed_token=True, _ansible_diff=True))
+    result = run_module(eks_kubeconfig, args(eks_url, cluster["name"], dest=str(dest), embed_token=True, _ansible_diff=True))
     token = result.pop("token")
     assert token not in json.dumps(result)  # not in kubeconfig, diff or warnings
     assert "set no_log: true on this task" in json.dumps(result["warnings"])
 
 
-def test_embedded_token_is_refreshed_without_reporting_a_change(run_module, moto_endpoint, aws_env, tmp_path, api_calls):
+def test_embedded_token_is_refreshed_without_reporting_a_change(run_module, eks_url, aws_env, tmp_path, api_calls):
     dest = tmp_path / "config"
     options = dict(dest=str(dest), endpoint=ENDPOINT, ca_data=CA, embed_token=True)
-    first = run_module(eks_kubeconfig, args(moto_endpoint, "hh-embed", **options))
+    first = run_module(eks_kubeconfig, args(eks_url, "hh-embed", **options))
     assert first["changed"] is True
     assert api_calls == []  # endpoint and ca_data given: no DescribeCluster
     written = yaml.safe_load(dest.read_text())
@@ -109,7 +117,7 @@ def test_embedded_token_is_refreshed_without_reporting_a_change(run_module, moto
     written["users"][0]["user"]["token"] = "k8s-aws-v1.stale"
     dest.write_text(yaml.safe_dump(written))
     os.chmod(dest, 0o600)
-    second = run_module(eks_kubeconfig, args(moto_endpoint, "hh-embed", **options))
+    second = run_module(eks_kubeconfig, args(eks_url, "hh-embed", **options))
     assert second["changed"] is False
     assert yaml.safe_load(dest.read_text())["users"][0]["user"]["token"] == second["token"] != "k8s-aws-v1.stale"
 
@@ -121,36 +129,36 @@ def test_embedded_token_is_refreshed_without_reporting_a_change(run_module, moto
     assert api.configuration.api_key["BearerToken"] == "Bearer " + second["token"]
 
 
-def test_content_or_mode_changes_are_changes(run_module, moto_endpoint, aws_env, tmp_path):
+def test_content_or_mode_changes_are_changes(run_module, eks_url, aws_env, tmp_path):
     dest = tmp_path / "config"
     options = dict(dest=str(dest), endpoint=ENDPOINT, ca_data=CA)
-    run_module(eks_kubeconfig, args(moto_endpoint, "hh-mode", **options))
+    run_module(eks_kubeconfig, args(eks_url, "hh-mode", **options))
     os.chmod(dest, 0o644)
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-mode", **options))
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-mode", **options))
     assert result["changed"] is True
     assert mode(dest) == 0o600
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-mode", context_name="prod", _ansible_diff=True, **options))
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-mode", context_name="prod", _ansible_diff=True, **options))
     assert result["changed"] is True
     assert "prod" in result["diff"]["after"] and "prod" not in result["diff"]["before"]
     assert yaml.safe_load(dest.read_text())["current-context"] == "prod"
 
 
-def test_check_mode_writes_nothing(run_module, moto_endpoint, aws_env, tmp_path):
+def test_check_mode_writes_nothing(run_module, eks_url, aws_env, tmp_path):
     dest = tmp_path / "config"
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-check", dest=str(dest), endpoint=ENDPOINT, ca_data=CA,
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-check", dest=str(dest), endpoint=ENDPOINT, ca_data=CA,
                                              _ansible_check_mode=True))
     assert result["changed"] is True
     assert not dest.exists()
 
 
-def test_without_dest_only_returns(run_module, moto_endpoint, aws_env):
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-ret", endpoint=ENDPOINT, ca_data=CA))
+def test_without_dest_only_returns(run_module, eks_url, aws_env):
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-ret", endpoint=ENDPOINT, ca_data=CA))
     assert result["changed"] is False
     assert result["path"] is None
     assert result["kubeconfig"]["clusters"][0]["cluster"]["server"] == ENDPOINT
 
 
-def test_local_kubeconfig_for_a_local_control_plane(run_module, moto_endpoint, aws_env, tmp_path, api_calls):
+def test_local_kubeconfig_for_a_local_control_plane(run_module, eks_url, aws_env, tmp_path, api_calls):
     source = tmp_path / "local.kubeconfig"
     local = {
         "apiVersion": "v1", "kind": "Config", "current-context": "local",
@@ -159,7 +167,7 @@ def test_local_kubeconfig_for_a_local_control_plane(run_module, moto_endpoint, a
         "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
     }
     source.write_text(yaml.safe_dump(local))
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-local", local_kubeconfig=str(source)))
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-local", local_kubeconfig=str(source)))
     assert not result.get("failed"), result
     assert result["changed"] is False
     assert result["path"] == str(source)
@@ -169,29 +177,29 @@ def test_local_kubeconfig_for_a_local_control_plane(run_module, moto_endpoint, a
     assert api_calls == []
 
     dest = tmp_path / "copy"
-    copied = run_module(eks_kubeconfig, args(moto_endpoint, "hh-local", local_kubeconfig=str(source), dest=str(dest), _ansible_diff=True))
+    copied = run_module(eks_kubeconfig, args(eks_url, "hh-local", local_kubeconfig=str(source), dest=str(dest), _ansible_diff=True))
     assert copied["changed"] is True
     assert copied["path"] == str(dest)
     assert dest.read_text() == source.read_text()
     assert mode(dest) == 0o600
     assert "c2VjcmV0" not in json.dumps(copied)
-    again = run_module(eks_kubeconfig, args(moto_endpoint, "hh-local", local_kubeconfig=str(source), dest=str(dest)))
+    again = run_module(eks_kubeconfig, args(eks_url, "hh-local", local_kubeconfig=str(source), dest=str(dest)))
     assert again["changed"] is False
 
 
-def test_absent_removes_dest(run_module, moto_endpoint, aws_env, tmp_path, api_calls):
+def test_absent_removes_dest(run_module, eks_url, aws_env, tmp_path, api_calls):
     dest = tmp_path / "config"
-    run_module(eks_kubeconfig, args(moto_endpoint, "hh-gone", dest=str(dest), endpoint=ENDPOINT, ca_data=CA))
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-gone", dest=str(dest), state="absent"))
+    run_module(eks_kubeconfig, args(eks_url, "hh-gone", dest=str(dest), endpoint=ENDPOINT, ca_data=CA))
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-gone", dest=str(dest), state="absent"))
     assert result["changed"] is True
     assert not dest.exists()
-    again = run_module(eks_kubeconfig, args(moto_endpoint, "hh-gone", dest=str(dest), state="absent"))
+    again = run_module(eks_kubeconfig, args(eks_url, "hh-gone", dest=str(dest), state="absent"))
     assert again["changed"] is False
     assert api_calls == []
 
 
-def test_unknown_cluster_is_named(run_module, moto_endpoint, aws_env):
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-no-such-cluster"))
+def test_unknown_cluster_is_named(run_module, eks_url, aws_env):
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-no-such-cluster"))
     assert result["failed"] is True
     assert "Invalid value for option 'cluster_name': 'hh-no-such-cluster'" in result["msg"]
 
@@ -209,8 +217,8 @@ def test_unknown_cluster_is_named(run_module, moto_endpoint, aws_env):
         (dict(wait_timeout=-1), "Invalid value for option 'wait_timeout': -1"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    base = args(moto_endpoint, "hh-bad")
+def test_bad_input_fails_before_any_api_call(run_module, aws_env, eks_url, api_calls, extra, fragment):
+    base = args(eks_url, "hh-bad")
     base.update(extra)
     result = run_module(eks_kubeconfig, base)
     assert result["failed"] is True
