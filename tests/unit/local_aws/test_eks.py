@@ -330,6 +330,21 @@ def test_a_second_cluster_of_the_same_name_is_refused_unless_it_is_the_same_requ
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 409
 
 
+def test_quotas_are_enforced(monkeypatch, env, eks):
+    monkeypatch.setattr(local_eks, "MAX_CLUSTERS", 1)
+    monkeypatch.setattr(local_eks, "MAX_NODEGROUPS", 1)
+    create_cluster(eks, env)
+    with pytest.raises(ClientError) as excinfo:
+        create_cluster(eks, env, "second")
+    code, _, err = error(excinfo)
+    assert (code, err["clusterName"]) == ("ResourceLimitExceededException", "second")
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    create_nodegroup(eks, env)
+    with pytest.raises(ClientError) as excinfo:
+        create_nodegroup(eks, env, name="second")
+    assert error(excinfo)[0] == "ResourceLimitExceededException"
+
+
 def test_unknown_cluster_is_named_as_aws_does(eks):
     with pytest.raises(ClientError) as excinfo:
         eks.describe_cluster(name="nope")
