@@ -302,9 +302,13 @@ class EksEnvironment:
         raise NotImplementedError
 
     def create_cluster_security_group(self, account, region, vpc_id, cluster_name, tags):
-        """Create the security group EKS makes for a cluster in ``vpc_id`` (named
-        ``eks-cluster-sg-<cluster name>-<digits>``, tagged with ``tags`` and
-        ``aws:eks:cluster-name``), return its id."""
+        """Create the security group EKS makes for a cluster in ``vpc_id`` and return its id.
+
+        As EKS makes it: named ``eks-cluster-sg-<cluster name>-<10 digits>``, described "EKS
+        created security group applied to ENI that is attached to EKS Control Plane master
+        nodes, as well as any managed workloads.", tagged with the cluster's ``tags`` plus
+        ``aws:eks:cluster-name: <name>`` and ``kubernetes.io/cluster/<name>: owned``, with a
+        rule admitting all traffic from itself."""
         raise NotImplementedError
 
     def delete_security_group(self, account, region, group_id):
