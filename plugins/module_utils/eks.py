@@ -13,6 +13,8 @@
 * what the resource modules do the same way: their common options, creating
   or adopting, deleting and waiting until gone, and calls that wait for a busy
   cluster;
+* what an absent member of a Describe answer means (``current``): EKS leaves
+  some members out when they are empty;
 * EKS tag maps (``TagResource`` / ``UntagResource``);
 * the kubeconfig of a cluster, whose exec plugin (``eks_token``) makes the
   EKS bearer tokens as they are needed.
@@ -22,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import json
 import re
 
@@ -55,6 +58,24 @@ KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/
 SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 CIDR_RE = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
+
+# Members EKS leaves out of its Describe answers when they are empty (a node
+# group without taints has no ``taints`` at all), as dotted paths, and the
+# empty value such an absent member stands for. ``current`` reads them.
+OMITTED_WHEN_EMPTY = {
+    "taints": [],
+    "labels": {},
+    "tags": {},
+    "kubernetesGroups": [],
+    "encryptionConfig": [],
+    "logging.clusterLogging": [],
+    "resourcesVpcConfig.subnetIds": [],
+    "resourcesVpcConfig.securityGroupIds": [],
+    "resourcesVpcConfig.publicAccessCidrs": [],
+    "serviceAccountRoleArn": "",
+    "configurationValues": "",
+    "podIdentityAssociations": [],
+}
 
 # Control plane log types in the order EKS lists them.
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -191,15 +212,34 @@ def paginate(module, call, key, what, **request):
         module.fail_json_aws(e, msg="Failed to list %s" % what)
 
 
+def current(resource, path):
+    """The value of member ``path`` (dotted, such as ``resourcesVpcConfig.subnetIds``)
+    of an EKS Describe answer, to compare a desired value with.
+
+    EKS leaves a member out of its answers when it is empty: a node group
+    without taints has no ``taints``. Such a member (``OMITTED_WHEN_EMPTY``)
+    counts as its empty value when absent, so that a desired value is compared
+    with it and a change is made, never skipped as "not reported". Any other
+    member that is absent is None: EKS always reports it, so an answer without
+    it is not compared and nothing is updated blindly.
+    """
+    value = resource
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            break
+    if value is None and path in OMITTED_WHEN_EMPTY:
+        return copy.deepcopy(OMITTED_WHEN_EMPTY[path])
+    return value
+
+
 def vpc_config(cluster):
     return cluster.get("resourcesVpcConfig") or {}
 
 
 def enabled_logs(cluster):
-    """Sorted enabled log types, or None when the API does not report logging."""
-    setups = (cluster.get("logging") or {}).get("clusterLogging")
-    if setups is None:
-        return None
+    """Sorted enabled log types (none when EKS leaves the setups out)."""
+    setups = current(cluster, "logging.clusterLogging")
     enabled = set()
     for setup in setups:
         if setup.get("enabled"):

@@ -197,6 +197,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import call_when_ready as eks_call_when_ready
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_cluster_name
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import current
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import ensure_tags
@@ -374,7 +375,7 @@ def create(module, client):
 def update_entry(module, client, entry):
     params = module.params
     request = {}
-    if params["kubernetes_groups"] is not None and set(entry.get("kubernetesGroups") or []) != set(params["kubernetes_groups"]):
+    if params["kubernetes_groups"] is not None and set(current(entry, "kubernetesGroups")) != set(params["kubernetes_groups"]):
         request["kubernetesGroups"] = sorted(set(params["kubernetes_groups"]))
     if params["username"] is not None and entry.get("username") != params["username"]:
         request["username"] = params["username"]

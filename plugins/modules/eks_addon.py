@@ -251,6 +251,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.eks import chec
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_regex
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import current
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
@@ -513,7 +514,7 @@ def update_request(module, addon, resolved, associations):
         else:
             request["addonVersion"] = resolved
     role = params["service_account_role_arn"]
-    if role is not None and (addon.get("serviceAccountRoleArn") or "") != role:
+    if role is not None and current(addon, "serviceAccountRoleArn") != role:
         request["serviceAccountRoleArn"] = role
     wanted = params["pod_identity_associations"]
     if wanted is not None:
@@ -522,7 +523,7 @@ def update_request(module, addon, resolved, associations):
         if have_pairs != want_pairs:
             request["podIdentityAssociations"] = associations_request(wanted)
     values = params["configuration_values"]
-    if values is not None and parse_configuration(addon.get("configurationValues")) != values:
+    if values is not None and parse_configuration(current(addon, "configurationValues")) != values:
         request["configurationValues"] = config_text(values) if values else "{}"
     return request
 

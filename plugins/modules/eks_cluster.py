@@ -18,10 +18,11 @@ description:
     converges an existing cluster - endpoint access, control plane logging,
     subnets and security groups, authentication mode, upgrade policy, secrets
     encryption, tags - and upgrades its Kubernetes version.
-  - A run that changes nothing costs one C(DescribeCluster) call. Only the
-    fields the API reports are compared; a field missing from the answer is
-    never updated blindly (the local emulator, for example, does not report
-    C(accessConfig) or C(upgradePolicy)).
+  - A run that changes nothing costs one C(DescribeCluster) call. A list
+    EKS leaves out of its answer when it is empty (security groups, public
+    access CIDRs, enabled log types) counts as empty. A field EKS always
+    reports (C(accessConfig), C(upgradePolicy), the endpoint flags) is
+    compared only when the answer has it, never updated blindly.
   - EKS accepts one update of a cluster at a time. Changes are made one
     update per kind (encryption, subnets/security groups, endpoint access,
     logging, authentication mode, upgrade policy, version, in this order) and
@@ -283,7 +284,7 @@ public_access_cidrs:
   type: list
   elements: str
 logging:
-  description: Enabled control plane log types (null when the API does not report logging).
+  description: Enabled control plane log types.
   returned: when O(state=present)
   type: list
   elements: str
@@ -356,6 +357,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.eks import chec
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import cluster_view
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import current
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_cluster
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
@@ -559,16 +561,17 @@ def plan(module, cluster):
 
     # subnets and security groups (VpcConfigUpdate)
     vpc_request = {}
-    if "subnetIds" in vpc and set(vpc.get("subnetIds") or []) != set(params["subnet_ids"]):
+    subnets = current(cluster, "resourcesVpcConfig.subnetIds")
+    groups = current(cluster, "resourcesVpcConfig.securityGroupIds")
+    if set(subnets) != set(params["subnet_ids"]):
         vpc_request["subnetIds"] = list(params["subnet_ids"])
-    if params["security_group_ids"] is not None and "securityGroupIds" in vpc and \
-            set(vpc.get("securityGroupIds") or []) != set(params["security_group_ids"]):
+    if params["security_group_ids"] is not None and set(groups) != set(params["security_group_ids"]):
         vpc_request["securityGroupIds"] = list(params["security_group_ids"])
     if vpc_request:
         # EKS replaces both lists in one update: send the one not changing too.
-        vpc_request.setdefault("subnetIds", list(vpc.get("subnetIds") or []))
-        if "securityGroupIds" not in vpc_request and vpc.get("securityGroupIds"):
-            vpc_request["securityGroupIds"] = list(vpc["securityGroupIds"])
+        vpc_request.setdefault("subnetIds", list(subnets))
+        if "securityGroupIds" not in vpc_request and groups:
+            vpc_request["securityGroupIds"] = list(groups)
         steps.append(("vpc", "UpdateClusterConfig", {"resourcesVpcConfig": vpc_request}))
 
     # endpoint access (EndpointAccessUpdate)
@@ -577,14 +580,13 @@ def plan(module, cluster):
         if params[option] is not None and field in vpc and vpc[field] != params[option]:
             endpoint_request[field] = params[option]
     cidrs = params["public_access_cidrs"]
-    if cidrs is not None and "publicAccessCidrs" in vpc and set(vpc.get("publicAccessCidrs") or []) != set(cidrs):
+    if cidrs is not None and set(current(cluster, "resourcesVpcConfig.publicAccessCidrs")) != set(cidrs):
         endpoint_request["publicAccessCidrs"] = list(cidrs)
     if endpoint_request:
         steps.append(("endpoint", "UpdateClusterConfig", {"resourcesVpcConfig": endpoint_request}))
 
     # control plane logging (LoggingUpdate)
-    current_logs = enabled_logs(cluster)
-    if params["logging"] is not None and current_logs is not None and set(current_logs) != set(params["logging"]):
+    if params["logging"] is not None and set(enabled_logs(cluster)) != set(params["logging"]):
         steps.append(("logging", "UpdateClusterConfig", {"logging": logging_request(params["logging"])}))
 
     # authentication mode (AccessConfigUpdate), only towards API

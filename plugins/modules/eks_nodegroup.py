@@ -20,9 +20,11 @@ description:
     on an existing node group (role, subnets, instance types, AMI type,
     capacity type, disk size) are compared too, and a difference fails with
     a message naming the field instead of being ignored.
-  - A run that changes nothing costs one C(DescribeNodegroup) call. Only the
-    fields the API reports are compared (the local emulator, for example,
-    does not report C(updateConfig) of a new node group).
+  - A run that changes nothing costs one C(DescribeNodegroup) call. EKS
+    leaves C(taints) out of its answer when the node group has none; a
+    member left out like that counts as empty, so requested taints are
+    added. A member EKS always reports (C(updateConfig), C(scalingConfig))
+    is compared only when the answer has it.
   - Create and update calls carry a C(clientRequestToken) derived from the
     node group name, the request and the node group's C(modifiedAt), so a
     retried call is one request to EKS. Throttling and 5xx answers are
@@ -334,6 +336,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.eks import chec
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import check_version
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_or_adopt
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import create_tags
+from ansible_collections.honeyhive.platform.plugins.module_utils.eks import current
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import delete_and_wait
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import describe_or_none
 from ansible_collections.honeyhive.platform.plugins.module_utils.eks import eks_client
@@ -614,19 +617,19 @@ def config_request(module, group):
     params = module.params
     request = {}
     scaling = params["scaling"]
-    current = group.get("scalingConfig")
-    if scaling and current is not None:
-        wanted = dict(current)
+    have_scaling = current(group, "scalingConfig")
+    if scaling and have_scaling is not None:
+        wanted = dict(have_scaling)
         for option, field in SCALING_FIELDS:
             if scaling.get(option) is not None:
                 wanted[field] = scaling[option]
-        if wanted != current:
-            check_scaling(module, scaling, dict((o, current.get(f)) for o, f in SCALING_FIELDS))
+        if wanted != have_scaling:
+            check_scaling(module, scaling, dict((o, have_scaling.get(f)) for o, f in SCALING_FIELDS))
             request["scalingConfig"] = wanted
 
     labels = params["labels"]
-    if labels is not None and "labels" in group:
-        have = group.get("labels") or {}
+    if labels is not None:
+        have = current(group, "labels")
         wanted = stringify_tags(labels)
         add = dict((k, v) for k, v in wanted.items() if have.get(k) != v)
         remove = sorted(k for k in have if k not in wanted)
@@ -639,8 +642,8 @@ def config_request(module, group):
             request["labels"] = payload
 
     taints = params["taints"]
-    if taints is not None and "taints" in group:
-        have = group.get("taints") or []
+    if taints is not None:
+        have = current(group, "taints")
         wanted = taints_request(taints)
         have_set, wanted_set = taint_set(have), taint_set(wanted)
         add = [t for t in wanted if (t["key"], t.get("value") or "", t["effect"]) not in have_set]
@@ -657,7 +660,7 @@ def config_request(module, group):
             request["taints"] = payload
 
     update_config = params["update_config"]
-    have_config = group.get("updateConfig")
+    have_config = current(group, "updateConfig")
     if update_config is not None and have_config is not None:
         wanted = update_config_request(update_config)
         if dict((k, v) for k, v in have_config.items() if k in ("maxUnavailable", "maxUnavailablePercentage") and v is not None) != wanted:

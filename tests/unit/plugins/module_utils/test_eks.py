@@ -229,3 +229,25 @@ def test_delete_and_wait(stubbed_eks, no_sleep):
     with pytest.raises(RuntimeError, match="^cluster hh is in use: "):
         eks.delete_and_wait(FakeModule(wait=True), {"status": "ACTIVE"}, client.delete_cluster, lambda: None,
                             "cluster hh", 1, in_use="cluster hh is in use", failed_status=None, name="hh")
+
+
+def test_current_reads_members_eks_leaves_out_as_empty():
+    group = {"nodegroupName": "system", "labels": {"a": "b"}, "resourcesVpcConfig": {"subnetIds": ["s-1"]}}
+    assert eks.current(group, "taints") == []
+    assert eks.current(group, "labels") == {"a": "b"}
+    assert eks.current(group, "resourcesVpcConfig.subnetIds") == ["s-1"]
+    assert eks.current(group, "resourcesVpcConfig.securityGroupIds") == []
+    assert eks.current({}, "logging.clusterLogging") == []
+    assert eks.current({}, "serviceAccountRoleArn") == ""
+    # members EKS always reports: absent means not reported, so not compared
+    assert eks.current(group, "updateConfig") is None
+    assert eks.current(group, "accessConfig.authenticationMode") is None
+    # the empty value is a fresh copy each time
+    eks.current({}, "taints").append("x")
+    assert eks.current({}, "taints") == []
+
+
+def test_enabled_logs_of_an_answer_without_log_setups_is_none_enabled():
+    assert eks.enabled_logs({}) == []
+    assert eks.enabled_logs({"logging": {"clusterLogging": [{"types": ["audit", "api"], "enabled": True},
+                                                            {"types": ["scheduler"], "enabled": False}]}}) == ["api", "audit"]

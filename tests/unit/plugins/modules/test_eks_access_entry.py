@@ -1,7 +1,9 @@
-"""honeyhive.platform.eks_access_entry, checked with botocore's Stubber on the real
-EKS service model: moto 5.2 implements no access entry API (CreateAccessEntry,
-DescribeAccessEntry, AssociateAccessPolicy, ... answer 404). Bad input is checked
-against the moto endpoint, to show that no request is made at all."""
+"""honeyhive.platform.eks_access_entry.
+
+Entries and their access policies run against the local EKS service
+(scripts/local_aws/eks.py, the ``local_eks`` fixture); the exact requests and answers in
+other states are checked with botocore's Stubber on the real EKS service model. Bad input
+is checked against an endpoint, to show that no request is made at all."""
 from __future__ import annotations
 
 import datetime
@@ -18,6 +20,63 @@ VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 EDIT = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 KEY = {"clusterName": "hh", "principalArn": PRINCIPAL}
+
+
+CLUSTER_ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+
+
+@pytest.fixture
+def local_cluster(local_eks, eks_clock):
+    """An ACTIVE cluster ``hh`` (authentication mode API) and ``new`` (CONFIG_MAP)."""
+    eks = local_eks.client()
+    for name, mode in (("hh", "API"), ("new", "CONFIG_MAP")):
+        eks.create_cluster(name=name, roleArn=CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": SUBNETS},
+                           accessConfig={"authenticationMode": mode})
+        eks.get_waiter("cluster_active").wait(name=name)
+    local_eks.env.add_role(PRINCIPAL, {"Version": "2012-10-17", "Statement": []})
+    return eks
+
+
+def test_entry_and_policies_against_local_eks(run_module, local_eks, local_cluster, api_calls):
+    eks = local_cluster
+    options = dict(cluster_name="hh", principal_arn=PRINCIPAL, kubernetes_groups=["platform-admins"],
+                   access_policies=[dict(policy_arn="AmazonEKSClusterAdminPolicy"),
+                                    dict(policy_arn=VIEW, access_scope=dict(type="namespace", namespaces=["honeyhive"]))],
+                   tags={"team": "platform"}, endpoint_url=local_eks.url, region="us-west-2")
+    first = run_module(eks_access_entry, options)
+    assert not first.get("failed"), first
+    assert first["changed"] is True
+    entry_now = eks.describe_access_entry(clusterName="hh", principalArn=PRINCIPAL)["accessEntry"]
+    assert first["arn"] == entry_now["accessEntryArn"]
+    assert entry_now["kubernetesGroups"] == ["platform-admins"]
+    assert entry_now["username"] == "arn:aws:sts::111122223333:assumed-role/platform-admin/{{SessionName}}"
+    assert entry_now["tags"] == {"team": "platform"}
+    policies = eks.list_associated_access_policies(clusterName="hh", principalArn=PRINCIPAL)["associatedAccessPolicies"]
+    assert {(p["policyArn"], p["accessScope"]["type"]) for p in policies} == {(ADMIN, "cluster"), (VIEW, "namespace")}
+
+    api_calls.clear()
+    again = run_module(eks_access_entry, options)
+    assert again["changed"] is False
+    assert api_calls == ["DescribeAccessEntry", "ListAssociatedAccessPolicies"]
+
+    fewer = run_module(eks_access_entry, dict(options, access_policies=[dict(policy_arn=EDIT)], kubernetes_groups=[]))
+    assert fewer["changed"] is True
+    policies = eks.list_associated_access_policies(clusterName="hh", principalArn=PRINCIPAL)["associatedAccessPolicies"]
+    assert [p["policyArn"] for p in policies] == [EDIT]
+    assert eks.describe_access_entry(clusterName="hh", principalArn=PRINCIPAL)["accessEntry"]["kubernetesGroups"] == []
+
+    gone = run_module(eks_access_entry, dict(cluster_name="hh", principal_arn=PRINCIPAL, state="absent",
+                                             endpoint_url=local_eks.url, region="us-west-2"))
+    assert gone["changed"] is True
+    assert PRINCIPAL not in eks.list_access_entries(clusterName="hh")["accessEntries"]
+
+
+def test_a_config_map_cluster_refuses_entries_with_eks_answer(run_module, local_eks, local_cluster):
+    result = run_module(eks_access_entry, dict(cluster_name="new", principal_arn=PRINCIPAL, endpoint_url=local_eks.url,
+                                               region="us-west-2", wait_timeout=60))
+    assert result["failed"] is True
+    assert "authentication mode must be set to one of [API, API_AND_CONFIG_MAP]" in result["msg"]
 
 
 def stub_args(**extra):
@@ -207,8 +266,8 @@ def test_delete(run_module, stub_client):
         (dict(wait_timeout=-1), "Invalid value for option 'wait_timeout': -1"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    result = run_module(eks_access_entry, stub_args(endpoint_url=moto_endpoint, **extra))
+def test_bad_input_fails_before_any_api_call(run_module, local_eks, api_calls, extra, fragment):
+    result = run_module(eks_access_entry, stub_args(endpoint_url=local_eks.url, **extra))
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert api_calls == []

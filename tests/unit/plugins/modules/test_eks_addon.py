@@ -1,7 +1,10 @@
-"""honeyhive.platform.eks_addon, checked with botocore's Stubber on the real EKS
-service model: moto 5.2 implements no EKS add-on API (CreateAddon, DescribeAddon,
-UpdateAddon, DescribeAddonVersions, ... all answer 404). Bad input is checked
-against the moto endpoint, to show that no request is made at all."""
+"""honeyhive.platform.eks_addon.
+
+The whole life of an add-on (version resolved from DescribeAddonVersions, pod identity
+associations, configuration values, an update, removal) runs against the local EKS
+service (scripts/local_aws/eks.py, the ``local_eks`` fixture). The exact requests, answers
+in other states and failures are checked with botocore's Stubber on the real EKS service
+model. Bad input is checked against an endpoint, to show that no request is made at all."""
 from __future__ import annotations
 
 import copy
@@ -17,6 +20,68 @@ ROLE = "arn:aws:iam::111122223333:role/vpc-cni"
 EBS_ROLE = "arn:aws:iam::111122223333:role/ebs-csi"
 ARN = "arn:aws:eks:us-west-2:111122223333:addon/hh/vpc-cni/0123"
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+CLUSTER_ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+POD_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                                     "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+
+
+@pytest.fixture
+def local_cluster(local_eks, eks_clock):
+    eks = local_eks.client()
+    eks.create_cluster(name="hh", version="1.33", roleArn=CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": SUBNETS},
+                       bootstrapSelfManagedAddons=False)
+    eks.get_waiter("cluster_active").wait(name="hh")
+    local_eks.env.add_role(EBS_ROLE, POD_TRUST)
+    return eks
+
+
+def test_the_life_of_an_add_on_against_local_eks(run_module, local_eks, local_cluster, api_calls):
+    eks = local_cluster
+    options = dict(cluster_name="hh", name="aws-ebs-csi-driver", version="default", endpoint_url=local_eks.url,
+                   region="us-west-2", configuration_values={"controller": {"replicaCount": 1}},
+                   pod_identity_associations=[dict(service_account="ebs-csi-controller-sa", role_arn=EBS_ROLE)])
+    [catalogue] = eks.describe_addon_versions(kubernetesVersion="1.33", addonName="aws-ebs-csi-driver")["addons"]
+    default = [v["addonVersion"] for v in catalogue["addonVersions"] if v["compatibilities"][0]["defaultVersion"]][0]
+    first = run_module(eks_addon, options)
+    assert not first.get("failed"), first
+    assert first["changed"] is True and first["status"] == "ACTIVE"
+    assert first["resolved_version"] == first["addon_version"] == default
+    assert first["kubernetes_version"] == "1.33"
+    [association] = first["pod_identity_associations"]
+    assert (association["service_account"], association["role_arn"]) == ("ebs-csi-controller-sa", EBS_ROLE)
+    addon = eks.describe_addon(clusterName="hh", addonName="aws-ebs-csi-driver")["addon"]
+    assert json.loads(addon["configurationValues"]) == {"controller": {"replicaCount": 1}}
+    assert addon["podIdentityAssociations"] == [association["association_arn"]]
+
+    api_calls.clear()
+    again = run_module(eks_addon, options)
+    assert again["changed"] is False
+    assert sorted(api_calls) == sorted(["DescribeCluster", "DescribeAddonVersions", "DescribeAddon",
+                                        "DescribePodIdentityAssociation"])
+
+    latest = run_module(eks_addon, dict(options, version="latest", configuration_values={}))
+    assert not latest.get("failed"), latest
+    assert latest["changed"] is True
+    assert [(u["type"], u["status"]) for u in latest["updates"]] == [("AddonUpdate", "Successful")]
+    addon = eks.describe_addon(clusterName="hh", addonName="aws-ebs-csi-driver")["addon"]
+    assert addon["addonVersion"] == latest["addon_version"] != default
+    assert "configurationValues" not in addon
+
+    gone = run_module(eks_addon, dict(cluster_name="hh", name="aws-ebs-csi-driver", state="absent",
+                                      endpoint_url=local_eks.url, region="us-west-2"))
+    assert gone["changed"] is True
+    assert eks.list_addons(clusterName="hh")["addons"] == []
+    assert eks.list_pod_identity_associations(clusterName="hh")["associations"] == []
+
+
+def test_an_incompatible_version_fails_with_eks_answer(run_module, local_eks, local_cluster):
+    result = run_module(eks_addon, dict(cluster_name="hh", name="coredns", version="v1.13.1-eksbuild.1",
+                                        endpoint_url=local_eks.url, region="us-west-2"))
+    assert result["failed"] is True
+    assert "Addon version specified is not supported" in result["msg"]
 
 
 def stub_args(**extra):
@@ -319,8 +384,8 @@ def test_failed_update_reports_errors(run_module, stub_client, no_sleep):
         (dict(wait_timeout=-1), "Invalid value for option 'wait_timeout': -1"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    base = stub_args(endpoint_url=moto_endpoint, **extra)
+def test_bad_input_fails_before_any_api_call(run_module, local_eks, api_calls, extra, fragment):
+    base = stub_args(endpoint_url=local_eks.url, **extra)
     result = run_module(eks_addon, base)
     assert result["failed"] is True
     assert fragment in result["msg"]

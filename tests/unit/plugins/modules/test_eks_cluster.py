@@ -1,10 +1,11 @@
 """honeyhive.platform.eks_cluster.
 
-Create, describe, idempotence, logging updates, tags and deletion run against the
-moto server. Everything moto 5.2 lacks - UpdateClusterVersion, DescribeUpdate,
-AssociateEncryptionConfig, accessConfig and upgradePolicy in DescribeCluster, the
-update id in the UpdateClusterConfig answer - is checked with botocore's Stubber on
-the real EKS service model.
+Create, describe, idempotence, updates (logging, authentication mode, version,
+encryption), tags and deletion run against the local EKS service
+(scripts/local_aws/eks.py, the ``local_eks`` fixture), which answers as EKS does: a
+cluster stays CREATING, and each update InProgress, for its duration on its clock. The
+exact requests, updates that fail and answers EKS gives in other states are checked
+with botocore's Stubber on the real EKS service model.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from botocore.stub import ANY
 from ansible_collections.honeyhive.platform.plugins.modules import eks_cluster
 
 ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
+NODE_ROLE = "arn:aws:iam::123456789012:role/eks-node"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY = "arn:aws:kms:us-west-2:123456789012:key/99999999-12ab-34cd-56ef-1234567890ab"
@@ -24,8 +26,8 @@ MUTATING = ("Create", "Update", "Delete", "Associate", "Tag", "Untag")
 
 
 @pytest.fixture
-def eks(moto_client):
-    return moto_client("eks")
+def eks(local_eks, eks_clock):
+    return local_eks.client()
 
 
 @pytest.fixture
@@ -33,8 +35,8 @@ def name():
     return "hh-test-%s" % uuid.uuid4().hex[:10]
 
 
-def args(moto_endpoint, name, **extra):
-    base = dict(name=name, role_arn=ROLE, subnet_ids=list(SUBNETS), endpoint_url=moto_endpoint, region="us-west-2")
+def args(local_eks, name, **extra):
+    base = dict(name=name, role_arn=ROLE, subnet_ids=list(SUBNETS), endpoint_url=local_eks.url, region="us-west-2")
     base.update(extra)
     return base
 
@@ -89,17 +91,17 @@ def tokens(sent, operation):
     return [params["clientRequestToken"] for op, params in sent if op == operation]
 
 
-# ----------------------------------------------------------------- moto
+# ------------------------------------------------------------ local EKS
 
 
-def test_create_then_idempotent_against_moto(run_module, eks, moto_endpoint, name, api_calls):
+def test_create_then_idempotent(run_module, eks, local_eks, name, api_calls):
     tags = {"Name": name, "Environment": "test"}
     extra = dict(
         version="1.32", endpoint_public_access=True, endpoint_private_access=True, logging=["api", "audit"],
         secrets_encryption_kms_key_arn=KEY, authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False,
         bootstrap_self_managed_addons=False, upgrade_policy="STANDARD", tags=tags,
     )
-    first = run_module(eks_cluster, args(moto_endpoint, name, _ansible_diff=True, **extra))
+    first = run_module(eks_cluster, args(local_eks, name, _ansible_diff=True, **extra))
     assert not first.get("failed"), first
     assert first["changed"] is True
     assert first["diff"]["before"] == {}
@@ -112,57 +114,78 @@ def test_create_then_idempotent_against_moto(run_module, eks, moto_endpoint, nam
     assert first["endpoint"] == cluster["endpoint"]
     assert first["certificate_authority_data"] == cluster["certificateAuthority"]["data"]
     assert first["oidc_issuer"] == cluster["identity"]["oidc"]["issuer"]
+    assert first["cluster_security_group_id"] == cluster["resourcesVpcConfig"]["clusterSecurityGroupId"]
     assert cluster["resourcesVpcConfig"]["subnetIds"] == SUBNETS
     assert cluster["encryptionConfig"] == [{"resources": ["secrets"], "provider": {"keyArn": KEY}}]
     assert first["secrets_encryption_kms_key_arn"] == KEY
     assert first["logging"] == ["api", "audit"]
+    assert first["access_config"] == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+    assert first["upgrade_policy"] == "STANDARD"
     assert cluster["tags"] == tags
     # the create call carried a token derived from the name
     assert cluster["clientRequestToken"].startswith("hh") and len(cluster["clientRequestToken"]) == 64
+    # no creator access entry was asked for
+    assert eks.list_access_entries(clusterName=name)["accessEntries"] == []
 
     api_calls.clear()
-    second = run_module(eks_cluster, args(moto_endpoint, name, **extra))
+    second = run_module(eks_cluster, args(local_eks, name, **extra))
     assert not second.get("failed"), second
     assert second["changed"] is False
     assert second["updates"] == []
-    # moto does not report accessConfig / upgradePolicy: nothing is "updated" for
-    # them, and a no-op costs a single describe
-    assert second["access_config"] == {}
     assert api_calls == ["DescribeCluster"]
 
 
-def test_logging_and_tags_update_against_moto(run_module, eks, moto_endpoint, name):
-    run_module(eks_cluster, args(moto_endpoint, name, logging=["api"], tags={"Old": "1"}))
+def test_logging_and_tags_update(run_module, eks, local_eks, name):
+    run_module(eks_cluster, args(local_eks, name, logging=["api"], tags={"Old": "1"}))
     result = run_module(
-        eks_cluster, args(moto_endpoint, name, logging=["audit", "scheduler"], tags={"New": "2"}, _ansible_diff=True)
+        eks_cluster, args(local_eks, name, logging=["audit", "scheduler"], tags={"New": "2"}, _ansible_diff=True)
     )
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert result["diff"]["before"]["logging"] == ["api"]
     assert result["diff"]["after"]["logging"] == ["audit", "scheduler"]
     assert result["tags"] == {"New": "2"}
-    # moto's UpdateClusterConfig answer has no update id: the module falls back
-    # to waiting for the cluster to be ACTIVE
-    assert result["updates"] == [{"id": None, "type": None, "status": "Successful"}]
+    [update] = result["updates"]
+    assert (update["type"], update["status"]) == ("LoggingUpdate", "Successful")
+    assert eks.describe_update(name=name, updateId=update["id"])["update"]["status"] == "Successful"
     cluster = eks.describe_cluster(name=name)["cluster"]
     assert cluster["tags"] == {"New": "2"}
     enabled = [t for s in cluster["logging"]["clusterLogging"] if s["enabled"] for t in s["types"]]
     assert sorted(enabled) == ["audit", "scheduler"]
-    again = run_module(eks_cluster, args(moto_endpoint, name, logging=["scheduler", "audit"], tags={"New": "2"}))
+    again = run_module(eks_cluster, args(local_eks, name, logging=["scheduler", "audit"], tags={"New": "2"}))
     assert again["changed"] is False
 
 
-def test_check_mode_against_moto(run_module, eks, moto_endpoint, name, api_calls):
-    result = run_module(eks_cluster, args(moto_endpoint, name, version="1.32", _ansible_check_mode=True, _ansible_diff=True))
+def test_authentication_mode_and_version_steps(run_module, eks, local_eks, name):
+    """CONFIG_MAP -> API is two AccessConfigUpdates, then the version one minor up: each
+    update waited for before the next, as EKS takes one at a time."""
+    run_module(eks_cluster, args(local_eks, name, version="1.32"))
+    result = run_module(eks_cluster, args(local_eks, name, version="1.33", authentication_mode="API",
+                                          upgrade_policy="STANDARD", secrets_encryption_kms_key_arn=KEY))
+    assert not result.get("failed"), result
+    assert [u["type"] for u in result["updates"]] == [
+        "AssociateEncryptionConfig", "AccessConfigUpdate", "AccessConfigUpdate", "UpgradePolicyUpdate", "VersionUpdate"]
+    assert all(u["status"] == "Successful" for u in result["updates"])
+    cluster = eks.describe_cluster(name=name)["cluster"]
+    assert (cluster["version"], cluster["status"]) == ("1.33", "ACTIVE")
+    assert cluster["accessConfig"]["authenticationMode"] == "API"
+    assert cluster["encryptionConfig"][0]["provider"]["keyArn"] == KEY
+    assert result["version"] == "1.33" and result["upgrade_policy"] == "STANDARD"
+    # the creator's admin entry, made at creation, shows once access entries are on
+    assert eks.list_access_entries(clusterName=name)["accessEntries"] == ["arn:aws:iam::123456789012:role/deployer"]
+
+
+def test_check_mode(run_module, eks, local_eks, name, api_calls):
+    result = run_module(eks_cluster, args(local_eks, name, version="1.32", _ansible_check_mode=True, _ansible_diff=True))
     assert result["changed"] is True
     assert result["arn"] is None
     assert result["diff"]["after"]["subnet_ids"] == SUBNETS
     assert not any(call.startswith(MUTATING) for call in api_calls)
     assert name not in eks.list_clusters()["clusters"]
 
-    run_module(eks_cluster, args(moto_endpoint, name, logging=[]))
+    run_module(eks_cluster, args(local_eks, name, logging=[]))
     api_calls.clear()
-    result = run_module(eks_cluster, args(moto_endpoint, name, logging=["api"], tags={"A": "b"}, _ansible_check_mode=True))
+    result = run_module(eks_cluster, args(local_eks, name, logging=["api"], tags={"A": "b"}, _ansible_check_mode=True))
     assert result["changed"] is True
     assert result["logging"] == ["api"]
     assert result["tags"] == {"A": "b"}
@@ -170,39 +193,44 @@ def test_check_mode_against_moto(run_module, eks, moto_endpoint, name, api_calls
     cluster = eks.describe_cluster(name=name)["cluster"]
     assert cluster["tags"] == {}
 
-    result = run_module(eks_cluster, args(moto_endpoint, name, state="absent", _ansible_check_mode=True))
+    result = run_module(eks_cluster, args(local_eks, name, state="absent", _ansible_check_mode=True))
     assert result["changed"] is True
     assert name in eks.list_clusters()["clusters"]
 
 
-def test_delete_against_moto(run_module, eks, moto_endpoint, name):
-    run_module(eks_cluster, args(moto_endpoint, name))
-    result = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=moto_endpoint, region="us-west-2", _ansible_diff=True))
+def test_delete(run_module, eks, local_eks, name):
+    run_module(eks_cluster, args(local_eks, name))
+    result = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=local_eks.url, region="us-west-2", _ansible_diff=True))
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert result["status"] is None
     assert result["diff"]["after"] == {}
     assert name not in eks.list_clusters()["clusters"]
-    again = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=moto_endpoint, region="us-west-2"))
+    again = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=local_eks.url, region="us-west-2"))
     assert again["changed"] is False
 
 
-def test_delete_with_node_groups_names_the_way_out(run_module, eks, moto_endpoint, name):
-    run_module(eks_cluster, args(moto_endpoint, name))
-    eks.create_nodegroup(clusterName=name, nodegroupName="ng", nodeRole=ROLE, subnets=SUBNETS)
-    result = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=moto_endpoint, region="us-west-2"))
+def test_delete_with_node_groups_names_the_way_out(run_module, eks, local_eks, name):
+    run_module(eks_cluster, args(local_eks, name))
+    eks.create_nodegroup(clusterName=name, nodegroupName="ng", nodeRole=NODE_ROLE, subnets=SUBNETS)
+    result = run_module(eks_cluster, dict(name=name, state="absent", endpoint_url=local_eks.url, region="us-west-2"))
     assert result["failed"] is True
     assert "delete its node groups first" in result["msg"]
-    eks.delete_nodegroup(clusterName=name, nodegroupName="ng")
+    assert "Cluster has nodegroups attached" in result["msg"]
+
+
+def test_a_control_plane_subnet_eks_refuses_fails_with_eks_message(run_module, local_eks, name):
+    result = run_module(eks_cluster, args(local_eks, name, subnet_ids=[SUBNETS[0], "subnet-0fffffffffffffff0"]))
+    assert result["failed"] is True
+    assert "The subnet ID 'subnet-0fffffffffffffff0' does not exist" in result["msg"]
 
 
 # -------------------------------------------------------------- Stubber
 
 
 def test_create_request_on_the_real_model_then_wait_for_active(run_module, stub_client, no_sleep):
-    """Stubber: the full CreateCluster request, including what moto drops
-    (accessConfig, upgradePolicy, bootstrapSelfManagedAddons), then
-    DescribeCluster until ACTIVE."""
+    """Stubber: the full CreateCluster request (accessConfig, upgradePolicy,
+    bootstrapSelfManagedAddons), then DescribeCluster until ACTIVE."""
     name = "hh-create"
     stubber = stub_client("eks")
     stubber.add_client_error("describe_cluster", "ResourceNotFoundException", "No cluster found", 404)
@@ -237,9 +265,8 @@ def test_create_request_on_the_real_model_then_wait_for_active(run_module, stub_
 
 
 def test_version_upgrade_one_minor_waits_for_the_update(run_module, stub_client, no_sleep):
-    """Stubber (EKS service model): moto has no UpdateClusterVersion or
-    DescribeUpdate. 1.32 -> 1.33 is one UpdateClusterVersion with a token
-    derived from the name, then DescribeUpdate until Successful."""
+    """Stubber (EKS service model): 1.32 -> 1.33 is one UpdateClusterVersion
+    with a token derived from the name, then DescribeUpdate until Successful."""
     name = "hh-upgrade"
     stubber = stub_client("eks")
     stubber.add_response("describe_cluster", described(name), {"name": name})
@@ -378,8 +405,38 @@ def test_subnets_and_security_groups_are_one_vpc_update(run_module, stub_client,
     stubber.assert_no_pending_responses()
 
 
+def test_lists_left_out_of_the_answer_count_as_empty(run_module, stub_client, no_sleep):
+    """Stubber: security groups, public access CIDRs and log setups EKS leaves out are
+    compared as empty lists, so the requested ones are applied."""
+    name = "hh-absent"
+    current = described(name, logging=None)
+    for key in ("securityGroupIds", "publicAccessCidrs"):
+        del current["cluster"]["resourcesVpcConfig"][key]
+    stubber = stub_client("eks")
+    stubber.add_response("describe_cluster", current, {"name": name})
+    for index, (request, kind) in enumerate([
+        ({"resourcesVpcConfig": {"subnetIds": SUBNETS, "securityGroupIds": ["sg-0bbbbbbbbbbbbbbbb"]}}, "VpcConfigUpdate"),
+        ({"resourcesVpcConfig": {"publicAccessCidrs": ["203.0.113.0/24"]}}, "EndpointAccessUpdate"),
+        ({"logging": {"clusterLogging": [{"types": ["api"], "enabled": True},
+                                         {"types": ["audit", "authenticator", "controllerManager", "scheduler"],
+                                          "enabled": False}]}}, "LoggingUpdate"),
+    ]):
+        update_id = "u-%d" % index
+        stubber.add_response("update_cluster_config", update_answer(update_id, kind),
+                             dict(request, name=name, clientRequestToken=ANY))
+        stubber.add_response("describe_update", update_answer(update_id, kind, "Successful"),
+                             {"name": name, "updateId": update_id})
+        stubber.add_response("describe_cluster", current, {"name": name})
+    stubber.activate()
+    result = run_module(eks_cluster, stub_args(name, security_group_ids=["sg-0bbbbbbbbbbbbbbbb"],
+                                               public_access_cidrs=["203.0.113.0/24"], logging=["api"]))
+    assert not result.get("failed"), result
+    assert [u["type"] for u in result["updates"]] == ["VpcConfigUpdate", "EndpointAccessUpdate", "LoggingUpdate"]
+    stubber.assert_no_pending_responses()
+
+
 def test_encryption_associated_on_existing_cluster(run_module, stub_client, no_sleep):
-    """Stubber: moto has no AssociateEncryptionConfig."""
+    """Stubber: the AssociateEncryptionConfig request, then DescribeUpdate."""
     name = "hh-encrypt"
     stubber = stub_client("eks")
     stubber.add_response("describe_cluster", described(name), {"name": name})
@@ -531,8 +588,8 @@ def test_throttling_and_server_errors_are_retried(run_module, stub_client, no_sl
         (dict(tags={"aws:x": "y"}), "Invalid value for option 'tags': 'aws:x'"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    base = args(moto_endpoint, "hh-bad")
+def test_bad_input_fails_before_any_api_call(run_module, local_eks, api_calls, extra, fragment):
+    base = args(local_eks, "hh-bad")
     base.update(extra)
     base = {k: v for k, v in base.items() if v is not None}
     result = run_module(eks_cluster, base)

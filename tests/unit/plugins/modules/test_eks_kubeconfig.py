@@ -1,5 +1,5 @@
-"""honeyhive.platform.eks_kubeconfig against the moto server (DescribeCluster gives the
-endpoint and CA data). The kubeconfig's user is the exec plugin eks_token.py; the kubernetes
+"""honeyhive.platform.eks_kubeconfig against the local EKS service (scripts/local_aws/eks.py:
+DescribeCluster gives the endpoint and CA data). The kubeconfig's user is the exec plugin eks_token.py; the kubernetes
 Python client loads the file and runs the plugin for real, so the token it would send is
 checked too."""
 from __future__ import annotations
@@ -27,14 +27,21 @@ PLUGIN = str(Path(eks_token.__file__).resolve())
 
 
 @pytest.fixture
-def eks_api(moto_client):
-    return moto_client("eks")
+def eks_api(local_eks):
+    return local_eks.client()
 
 
 @pytest.fixture
-def cluster(eks_api):
+def cluster(eks_api, eks_clock):
     name = "hh-kc-%s" % uuid.uuid4().hex[:10]
-    return eks_api.create_cluster(name=name, version="1.33", roleArn=ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})["cluster"]
+    eks_api.create_cluster(name=name, version="1.33", roleArn=ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})
+    eks_api.get_waiter("cluster_active").wait(name=name)
+    return eks_api.describe_cluster(name=name)["cluster"]
+
+
+@pytest.fixture
+def eks_url(local_eks):
+    return local_eks.url
 
 
 def args(moto_endpoint, name, **extra):
@@ -48,9 +55,9 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def test_kubeconfig_from_describe_cluster(run_module, cluster, moto_endpoint, tmp_path, api_calls):
+def test_kubeconfig_from_describe_cluster(run_module, cluster, eks_url, tmp_path, api_calls):
     dest = tmp_path / "kube" / "config"
-    result = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], dest=str(dest),
+    result = run_module(eks_kubeconfig, args(eks_url, cluster["name"], dest=str(dest),
                                              exec_env={"AWS_PROFILE": "deploy"}))
     assert not result.get("failed"), result
     assert result["changed"] is True
@@ -74,7 +81,7 @@ def test_kubeconfig_from_describe_cluster(run_module, cluster, moto_endpoint, tm
     assert user["exec"]["apiVersion"] == "client.authentication.k8s.io/v1beta1"
     assert written["current-context"] == result["context"] == cluster["name"]
 
-    again = run_module(eks_kubeconfig, args(moto_endpoint, cluster["name"], dest=str(dest),
+    again = run_module(eks_kubeconfig, args(eks_url, cluster["name"], dest=str(dest),
                                             exec_env={"AWS_PROFILE": "deploy"}))
     assert again["changed"] is False
 
@@ -128,8 +135,8 @@ def test_absent_removes_dest(run_module, moto_endpoint, aws_env, tmp_path, api_c
     assert api_calls == []
 
 
-def test_unknown_cluster_is_named(run_module, moto_endpoint, aws_env, tmp_path):
-    result = run_module(eks_kubeconfig, args(moto_endpoint, "hh-no-such-cluster", dest=str(tmp_path / "c")))
+def test_unknown_cluster_is_named(run_module, eks_url, aws_env, tmp_path):
+    result = run_module(eks_kubeconfig, args(eks_url, "hh-no-such-cluster", dest=str(tmp_path / "c")))
     assert result["failed"] is True
     assert "Invalid value for option 'cluster_name': 'hh-no-such-cluster'" in result["msg"]
 

@@ -1,16 +1,16 @@
 """honeyhive.platform.eks_nodegroup.
 
-Create, describe, idempotence, in-place config updates (scaling, labels, taints,
-update config) and deletion run against the moto server, which implements
-UpdateNodegroupConfig but drops updateConfig on create. What moto lacks -
-UpdateNodegroupVersion, DescribeUpdate, TagResource on node groups, updates that
-stay InProgress - is checked with botocore's Stubber on the real EKS service model.
+Create, describe, idempotence, in-place config updates (scaling, labels, taints, update
+config) and deletion run against the local EKS service (scripts/local_aws/eks.py, the
+``local_eks`` fixture), which answers as EKS does: node groups stay CREATING for their
+duration on its clock, updates run InProgress then Successful, and a node group without
+taints has no ``taints`` member. Updates that stay InProgress, failures EKS reports and the
+exact requests sent are also checked with botocore's Stubber on the real EKS service model.
 """
 from __future__ import annotations
 
 import copy
 import datetime
-import uuid
 
 import pytest
 from botocore.stub import ANY
@@ -24,21 +24,21 @@ MUTATING = ("Create", "Update", "Delete", "Tag", "Untag")
 
 
 @pytest.fixture
-def eks(moto_client):
-    return moto_client("eks")
+def eks(local_eks):
+    return local_eks.client()
 
 
 @pytest.fixture
-def cluster(eks):
-    name = "hh-ng-%s" % uuid.uuid4().hex[:10]
-    eks.create_cluster(name=name, version="1.33", roleArn=CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})
-    return name
+def cluster(local_eks, eks, eks_clock):
+    eks.create_cluster(name="hh", version="1.33", roleArn=CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})
+    eks.get_waiter("cluster_active").wait(name="hh")
+    return "hh"
 
 
-def args(moto_endpoint, cluster, **extra):
+def args(local_eks, cluster, **extra):
     base = dict(
         cluster_name=cluster, name="system", node_role_arn=NODE_ROLE, subnet_ids=list(SUBNETS),
-        endpoint_url=moto_endpoint, region="us-west-2",
+        endpoint_url=local_eks.url, region="us-west-2",
     )
     base.update(extra)
     return base
@@ -66,6 +66,7 @@ def full(**overrides):
 
 
 def described(**overrides):
+    """A DescribeNodegroup answer as EKS gives it: no ``taints`` member when there are none."""
     group = {
         "nodegroupName": "system",
         "nodegroupArn": "arn:aws:eks:us-west-2:111122223333:nodegroup/hh/system/0123",
@@ -82,7 +83,6 @@ def described(**overrides):
         "amiType": "AL2023_x86_64_STANDARD",
         "nodeRole": NODE_ROLE,
         "labels": {"pool": "system"},
-        "taints": [],
         "diskSize": 50,
         "health": {"issues": []},
         "updateConfig": {"maxUnavailable": 1},
@@ -97,90 +97,95 @@ def update_answer(update_id, kind="ConfigUpdate", status="InProgress"):
                        "createdAt": datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)}}
 
 
-# ----------------------------------------------------------------- moto
+# ------------------------------------------------------------ local EKS
 
 
-def test_create_then_idempotent_against_moto(run_module, eks, cluster, moto_endpoint, api_calls):
-    first = run_module(eks_nodegroup, args(moto_endpoint, cluster, _ansible_diff=True, **FULL))
+def test_create_then_idempotent(run_module, eks, cluster, local_eks, api_calls):
+    first = run_module(eks_nodegroup, args(local_eks, cluster, _ansible_diff=True, **FULL))
     assert not first.get("failed"), first
     assert first["changed"] is True
     assert first["diff"]["before"] == {}
     group = eks.describe_nodegroup(clusterName=cluster, nodegroupName="system")["nodegroup"]
     assert first["arn"] == group["nodegroupArn"]
-    assert first["status"] == "ACTIVE"
+    assert first["status"] == group["status"] == "ACTIVE"
     assert group["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
     assert group["labels"] == {"pool": "system"}
     assert group["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
     assert group["instanceTypes"] == ["m6i.large"]
     assert group["diskSize"] == 50
+    assert group["updateConfig"] == {"maxUnavailable": 1}
     assert group["tags"] == {"Name": "system", "Environment": "test"}
-    # moto drops updateConfig on create
-    assert "updateConfig" not in group
     assert first["scaling"] == {"min_size": 2, "max_size": 4, "desired_size": 2}
+    assert first["update_config"] == {"max_unavailable": 1}
+    assert first["autoscaling_groups"] == [g["name"] for g in group["resources"]["autoScalingGroups"]]
 
     api_calls.clear()
-    second = run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
+    second = run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
     assert not second.get("failed"), second
-    # updateConfig is not reported, so it is not "updated" every run
     assert second["changed"] is False
-    assert second["update_config"] == {}
     assert api_calls == ["DescribeNodegroup"]
 
 
-def test_config_update_in_place_against_moto(run_module, eks, cluster, moto_endpoint):
-    run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
+def test_config_update_in_place(run_module, eks, cluster, local_eks):
+    run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
     changed = full(scaling=dict(min_size=1, max_size=6, desired_size=3), labels={"pool": "system", "tier": "a"},
-                   taints=[dict(key="dedicated", value="system", effect="NO_EXECUTE")])
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, _ansible_diff=True, **changed))
+                   taints=[dict(key="dedicated", value="system", effect="NO_EXECUTE")],
+                   update_config=dict(max_unavailable_percentage=25))
+    result = run_module(eks_nodegroup, args(local_eks, cluster, _ansible_diff=True, **changed))
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert result["diff"]["before"]["scaling"] == {"min_size": 2, "max_size": 4, "desired_size": 2}
     assert result["diff"]["after"]["scaling"] == {"min_size": 1, "max_size": 6, "desired_size": 3}
-    assert [u["type"] for u in result["updates"]] == ["ConfigUpdate"]
+    [update] = result["updates"]
+    assert (update["type"], update["status"]) == ("ConfigUpdate", "Successful")
+    assert eks.list_updates(name=cluster, nodegroupName="system")["updateIds"] == [update["id"]]
     group = eks.describe_nodegroup(clusterName=cluster, nodegroupName="system")["nodegroup"]
     assert group["scalingConfig"] == {"minSize": 1, "maxSize": 6, "desiredSize": 3}
     assert group["labels"] == {"pool": "system", "tier": "a"}
     assert group["taints"] == [{"key": "dedicated", "value": "system", "effect": "NO_EXECUTE"}]
-    again = run_module(eks_nodegroup, args(moto_endpoint, cluster, **changed))
+    assert group["updateConfig"] == {"maxUnavailablePercentage": 25}
+    again = run_module(eks_nodegroup, args(local_eks, cluster, **changed))
     assert again["changed"] is False
 
 
-def test_desired_size_omitted_is_left_to_the_autoscaler(run_module, eks, cluster, moto_endpoint):
-    run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
+def test_desired_size_omitted_is_left_to_the_autoscaler(run_module, eks, cluster, local_eks):
+    run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
     eks.update_nodegroup_config(clusterName=cluster, nodegroupName="system", scalingConfig={"minSize": 2, "maxSize": 4, "desiredSize": 4})
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, **full(scaling=dict(min_size=2, max_size=4))))
+    result = run_module(eks_nodegroup, args(local_eks, cluster, **full(scaling=dict(min_size=2, max_size=4))))
     assert result["changed"] is False
+    # the module waited for the update in progress and reports its outcome
+    assert result["status"] == "ACTIVE"
     assert result["scaling"]["desired_size"] == 4
     # a max below the current desired size is refused before any update
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, **full(scaling=dict(min_size=2, max_size=3))))
+    result = run_module(eks_nodegroup, args(local_eks, cluster, **full(scaling=dict(min_size=2, max_size=3))))
     assert result["failed"] is True
     assert "min_size <= desired_size <= max_size (here 2, 4, 3 with the node group's current values)" in result["msg"]
 
 
-def test_immutable_field_change_names_the_field(run_module, cluster, moto_endpoint, api_calls):
-    run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
+def test_immutable_field_change_names_the_field(run_module, cluster, local_eks, api_calls):
+    run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
     api_calls.clear()
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, **full(instance_types=["m7i.large"])))
+    result = run_module(eks_nodegroup, args(local_eks, cluster, **full(instance_types=["m7i.large"])))
     assert result["failed"] is True
     assert "Invalid value for option 'instance_types': ['m7i.large']" in result["msg"]
     assert "EKS cannot change instance_types of an existing node group" in result["msg"]
     assert api_calls == ["DescribeNodegroup"]
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, **full(disk_size=100)))
+    result = run_module(eks_nodegroup, args(local_eks, cluster, **full(disk_size=100)))
     assert "EKS cannot change disk_size" in result["msg"]
 
 
-def test_check_mode_against_moto(run_module, eks, cluster, moto_endpoint, api_calls):
-    result = run_module(eks_nodegroup, args(moto_endpoint, cluster, _ansible_check_mode=True, **FULL))
+def test_check_mode(run_module, eks, cluster, local_eks, api_calls):
+    result = run_module(eks_nodegroup, args(local_eks, cluster, _ansible_check_mode=True, **FULL))
     assert result["changed"] is True
     assert result["arn"] is None
     assert result["scaling"] == {"min_size": 2, "max_size": 4, "desired_size": 2}
     assert not any(call.startswith(MUTATING) for call in api_calls)
     assert eks.list_nodegroups(clusterName=cluster)["nodegroups"] == []
 
-    run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
+    run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
     api_calls.clear()
     result = run_module(
-        eks_nodegroup, args(moto_endpoint, cluster, _ansible_check_mode=True, **full(labels={"x": "y"}))
+        eks_nodegroup, args(local_eks, cluster, _ansible_check_mode=True, **full(labels={"x": "y"}))
     )
     assert result["changed"] is True
     assert result["labels"] == {"x": "y"}
@@ -188,23 +193,30 @@ def test_check_mode_against_moto(run_module, eks, cluster, moto_endpoint, api_ca
     assert eks.describe_nodegroup(clusterName=cluster, nodegroupName="system")["nodegroup"]["labels"] == {"pool": "system"}
 
 
-def test_delete_against_moto(run_module, eks, cluster, moto_endpoint):
-    run_module(eks_nodegroup, args(moto_endpoint, cluster, **FULL))
-    result = run_module(eks_nodegroup, dict(cluster_name=cluster, name="system", state="absent", endpoint_url=moto_endpoint,
+def test_delete(run_module, eks, cluster, local_eks):
+    run_module(eks_nodegroup, args(local_eks, cluster, **FULL))
+    result = run_module(eks_nodegroup, dict(cluster_name=cluster, name="system", state="absent", endpoint_url=local_eks.url,
                                             region="us-west-2", _ansible_diff=True))
     assert not result.get("failed"), result
     assert result["changed"] is True
     assert result["diff"]["after"] == {}
     assert eks.list_nodegroups(clusterName=cluster)["nodegroups"] == []
-    again = run_module(eks_nodegroup, dict(cluster_name=cluster, name="system", state="absent", endpoint_url=moto_endpoint,
+    again = run_module(eks_nodegroup, dict(cluster_name=cluster, name="system", state="absent", endpoint_url=local_eks.url,
                                            region="us-west-2"))
     assert again["changed"] is False
 
 
-def test_unknown_cluster_is_named(run_module, aws_env, moto_endpoint):
-    result = run_module(eks_nodegroup, args(moto_endpoint, "hh-no-such-cluster"))
+def test_unknown_cluster_is_named(run_module, local_eks):
+    result = run_module(eks_nodegroup, args(local_eks, "hh-no-such-cluster"))
     assert result["failed"] is True
     assert "cluster_name 'hh-no-such-cluster' does not exist" in result["msg"]
+
+
+def test_a_refused_node_role_is_reported_with_eks_message(run_module, cluster, local_eks):
+    result = run_module(eks_nodegroup, args(local_eks, cluster, node_role_arn=CLUSTER_ROLE))
+    assert result["failed"] is True
+    assert "Failed to create EKS node group system in cluster hh" in result["msg"]
+    assert "Following required service principals [ec2.amazonaws.com] were not found" in result["msg"]
 
 
 # -------------------------------------------------------------- Stubber
@@ -212,8 +224,7 @@ def test_unknown_cluster_is_named(run_module, aws_env, moto_endpoint):
 
 def test_update_config_scaling_labels_taints_in_one_call(run_module, stub_client, no_sleep):
     """Stubber (EKS service model): one UpdateNodegroupConfig with every change,
-    then DescribeUpdate until Successful (moto answers Successful at once and
-    has no DescribeUpdate)."""
+    the exact request, then DescribeUpdate until Successful."""
     stubber = stub_client("eks")
     current = described(taints=[{"key": "old", "value": "1", "effect": "NO_SCHEDULE"}], labels={"pool": "system", "gone": "x"})
     stubber.add_response("describe_nodegroup", current, {"clusterName": "hh", "nodegroupName": "system"})
@@ -247,9 +258,8 @@ def test_update_config_scaling_labels_taints_in_one_call(run_module, stub_client
 
 
 def test_version_update_after_config_update(run_module, stub_client, no_sleep):
-    """Stubber: moto has no UpdateNodegroupVersion. Config first, waited for,
-    then the version, each with its own token derived from the name and the
-    node group's modifiedAt."""
+    """Stubber: config first, waited for, then the version, each with its own
+    token derived from the name and the node group's modifiedAt."""
     stubber = stub_client("eks")
     stubber.add_response("describe_nodegroup", described(), {"clusterName": "hh", "nodegroupName": "system"})
     stubber.add_response(
@@ -290,7 +300,7 @@ def test_version_downgrade_refused(run_module, stub_client):
 
 
 def test_tags_updated_in_place(run_module, stub_client):
-    """Stubber: moto's TagResource only knows clusters."""
+    """Stubber: tags change with TagResource / UntagResource, not as an update."""
     arn = described()["nodegroup"]["nodegroupArn"]
     stubber = stub_client("eks")
     stubber.add_response("describe_nodegroup", described(tags={"Name": "system", "Old": "1"}),
@@ -306,8 +316,41 @@ def test_tags_updated_in_place(run_module, stub_client):
     stubber.assert_no_pending_responses()
 
 
+def test_taints_and_labels_left_out_of_the_answer_count_as_empty(run_module, stub_client, no_sleep):
+    """Stubber: EKS leaves ``taints`` out when a node group has none (and an answer may lack
+    ``labels``): requested ones are added, not skipped as "not reported"."""
+    group = described()
+    del group["nodegroup"]["labels"]
+    stubber = stub_client("eks")
+    stubber.add_response("describe_nodegroup", group, {"clusterName": "hh", "nodegroupName": "system"})
+    stubber.add_response(
+        "update_nodegroup_config", update_answer("u-1"),
+        {"clusterName": "hh", "nodegroupName": "system", "clientRequestToken": ANY,
+         "labels": {"addOrUpdateLabels": {"pool": "system"}},
+         "taints": {"addOrUpdateTaints": [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]}},
+    )
+    stubber.activate()
+    result = run_module(eks_nodegroup, stub_args(
+        labels={"pool": "system"}, taints=[dict(key="CriticalAddonsOnly", value="true", effect="NO_SCHEDULE")], wait=False))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert result["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    stubber.assert_no_pending_responses()
+
+
+def test_no_taints_asked_for_a_node_group_without_taints_is_no_change(run_module, stub_client):
+    stubber = stub_client("eks")
+    stubber.add_response("describe_nodegroup", described(), {"clusterName": "hh", "nodegroupName": "system"})
+    stubber.activate()
+    result = run_module(eks_nodegroup, stub_args(taints=[], labels={"pool": "system"}))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    stubber.assert_no_pending_responses()
+
+
 def test_update_config_not_reported_is_not_updated(run_module, stub_client):
-    """Stubber: an answer without updateConfig (as moto gives) is not compared."""
+    """Stubber: EKS always reports updateConfig; an answer without it is not compared, so
+    nothing is updated blindly."""
     group = described()
     del group["nodegroup"]["updateConfig"]
     stubber = stub_client("eks")
@@ -357,8 +400,8 @@ def test_create_failure_reports_health(run_module, stub_client, no_sleep):
         (dict(wait_timeout=-5), "Invalid value for option 'wait_timeout': -5"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    result = run_module(eks_nodegroup, args(moto_endpoint, "hh", **extra))
+def test_bad_input_fails_before_any_api_call(run_module, local_eks, api_calls, extra, fragment):
+    result = run_module(eks_nodegroup, args(local_eks, "hh", **extra))
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert api_calls == []

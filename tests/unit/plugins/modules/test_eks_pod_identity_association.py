@@ -1,7 +1,10 @@
-"""honeyhive.platform.eks_pod_identity_association, checked with botocore's Stubber
-on the real EKS service model: moto 5.2 implements no pod identity association API
-(ListPodIdentityAssociations, CreatePodIdentityAssociation, ... answer 404). Bad
-input is checked against the moto endpoint, to show that no request is made."""
+"""honeyhive.platform.eks_pod_identity_association.
+
+Create, no-op, role change and delete run against the local EKS service
+(scripts/local_aws/eks.py, the ``local_eks`` fixture), with an add-on's own association
+refused; the exact requests and answers in other states are checked with botocore's
+Stubber on the real EKS service model. Bad input is checked against an endpoint, to show
+that no request is made."""
 from __future__ import annotations
 
 import datetime
@@ -17,6 +20,55 @@ ASSOC_ID = "a-abcdefghijklmnop1"
 ASSOC_ARN = "arn:aws:eks:us-west-2:111122223333:podidentityassociation/hh/%s" % ASSOC_ID
 WHEN = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
 LIST = {"clusterName": "hh", "namespace": "external-secrets", "serviceAccount": "external-secrets"}
+
+
+CLUSTER_ROLE = "arn:aws:iam::123456789012:role/eks-cluster"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+POD_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                                     "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+
+
+@pytest.fixture
+def local_cluster(local_eks, eks_clock):
+    eks = local_eks.client()
+    eks.create_cluster(name="hh", roleArn=CLUSTER_ROLE, resourcesVpcConfig={"subnetIds": SUBNETS})
+    eks.get_waiter("cluster_active").wait(name="hh")
+    for role in (ROLE, OTHER_ROLE):
+        local_eks.env.add_role(role, POD_TRUST)
+    return eks
+
+
+def test_association_against_local_eks(run_module, local_eks, local_cluster, api_calls):
+    eks = local_cluster
+    options = stub_args(endpoint_url=local_eks.url, tags={"team": "platform"})
+    first = run_module(module_under_test, options)
+    assert not first.get("failed"), first
+    assert first["changed"] is True
+    [found] = eks.list_pod_identity_associations(clusterName="hh")["associations"]
+    assert found["associationId"] == first["association_id"]
+    assert first["association_id"].startswith("a-") and len(first["association_id"]) == 19
+
+    api_calls.clear()
+    assert run_module(module_under_test, options)["changed"] is False
+    assert api_calls == ["ListPodIdentityAssociations", "DescribePodIdentityAssociation"]
+
+    moved = run_module(module_under_test, dict(options, role_arn=OTHER_ROLE))
+    assert moved["changed"] is True
+    assert eks.describe_pod_identity_association(clusterName="hh", associationId=first["association_id"])[
+        "association"]["roleArn"] == OTHER_ROLE
+
+    gone = run_module(module_under_test, dict(options, state="absent"))
+    assert gone["changed"] is True
+    assert eks.list_pod_identity_associations(clusterName="hh")["associations"] == []
+
+
+def test_an_add_on_association_is_left_to_the_add_on(run_module, local_eks, local_cluster):
+    local_cluster.create_addon(clusterName="hh", addonName="aws-ebs-csi-driver", podIdentityAssociations=[
+        {"serviceAccount": "ebs-csi-controller-sa", "roleArn": ROLE}])
+    result = run_module(module_under_test, stub_args(namespace="kube-system", service_account="ebs-csi-controller-sa",
+                                                     role_arn=OTHER_ROLE, endpoint_url=local_eks.url))
+    assert result["failed"] is True
+    assert "is owned by arn:aws:eks:us-west-2:123456789012:addon/hh/aws-ebs-csi-driver/" in result["msg"]
 
 
 def stub_args(**extra):
@@ -170,8 +222,8 @@ def test_delete(run_module, stub_client):
         (dict(tags={"aws:x": "1"}), "Invalid value for option 'tags': 'aws:x'"),
     ],
 )
-def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, extra, fragment):
-    base = stub_args(endpoint_url=moto_endpoint, **extra)
+def test_bad_input_fails_before_any_api_call(run_module, local_eks, api_calls, extra, fragment):
+    base = stub_args(endpoint_url=local_eks.url, **extra)
     base = {k: v for k, v in base.items() if v is not None}
     result = run_module(module_under_test, base)
     assert result["failed"] is True
