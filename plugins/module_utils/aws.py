@@ -273,23 +273,25 @@ def is_principal_propagation(exc):
     return PRINCIPAL_PROPAGATION[code] in message.lower()
 
 
-def while_principals_propagate(call, timeout=PROPAGATION_TIMEOUT, sleep=None, clock=None):
+def while_principals_propagate(call, timeout=PROPAGATION_TIMEOUT, sleep=None, clock=None, propagating=None):
     """``call()``, again while AWS answers that a principal of its policy is invalid.
 
     A principal made moments ago (the GitHub deploy role the deployment role trusts, a
     cluster's OIDC provider an IRSA role trusts) is refused for a while; a principal that
     does not exist at all is refused the same way, and after ``timeout`` seconds that answer
-    is raised. Any other error is raised at once.
+    is raised. Any other error is raised at once. ``propagating(exc)`` recognises the answer
+    (default ``is_principal_propagation``; a service that is passed a role words it its own way).
     """
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
+    propagating = propagating or is_principal_propagation
     deadline = clock() + timeout
     delay = 1.0
     while True:
         try:
             return call()
         except Exception as exc:  # pylint: disable=broad-except
-            if not is_principal_propagation(exc) or clock() >= deadline:
+            if not propagating(exc) or clock() >= deadline:
                 raise
             sleep(min(delay, max(0.0, deadline - clock())))
             delay = min(delay * 2, 10.0)

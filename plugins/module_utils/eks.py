@@ -39,6 +39,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_principals_propagate
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import ALLOWED_VERSION
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import parse_version
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import version_step
@@ -363,6 +364,21 @@ def wait_status(module, fetch, what, done, failed=None, delay=10, timeout=None):
 # ------------------------------------------------- create / delete / busy
 
 
+def is_role_propagation(exc):
+    """EKS's answer while a role it is passed (cluster, node, pod identity, add-on role) is new.
+
+    EKS cannot assume a role IAM has not propagated to it yet and answers
+    InvalidParameterException ("Role with arn: ..., could not be assumed because it does not
+    exist or the trusted entity is not correct"); terraform-provider-aws retries exactly this.
+    A role that does not exist at all, or does not trust EKS, gets the same answer for good:
+    after the propagation timeout it is reported as it is.
+    """
+    if error_code(exc) != "InvalidParameterException":
+        return False
+    message = ((getattr(exc, "response", None) or {}).get("Error") or {}).get("Message") or ""
+    return "could not be assumed" in message or ("role" in message.lower() and "does not exist" in message)
+
+
 def create_or_adopt(module, call, key, describe, kind, failure, missing=None, **request):
     """``(call(**request)[key], True)`` for a Create* call.
 
@@ -374,7 +390,7 @@ def create_or_adopt(module, call, key, describe, kind, failure, missing=None, **
     any other error.
     """
     try:
-        return call(aws_retry=True, **request)[key], True
+        return while_principals_propagate(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)[key], True
     except is_boto3_error_code(IN_USE):
         found = describe()
         if found is None:
@@ -440,12 +456,13 @@ def call_when_ready(module, client, call, what, missing=None, recover=None, not_
     whose first answer was lost); a truthy answer is returned instead. On
     ResourceNotFoundException the answer is None with ``not_found_ok``, else
     the module fails saying ``missing`` (by default: the cluster does not
-    exist).
+    exist). A role EKS cannot assume yet (``is_role_propagation``) is tried
+    again while IAM propagates it.
     """
     params = module.params
     for attempt in (1, 2):
         try:
-            return call(aws_retry=True, **request)
+            return while_principals_propagate(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)
         except boto_errors() as e:
             code = error_code(e)
             if code == NOT_FOUND:

@@ -10,7 +10,8 @@ for 15 minutes after signing, and only while the credentials that signed it are 
 
 The kubeconfig the eks role writes names this file as its ``exec`` credential plugin
 (``python eks_token.py --cluster-name NAME --region REGION``, with the deployment role's
-profile in its environment). client-go (kubectl, helm) and the kubernetes Python client run it
+profile in its environment: ``AWS_CONFIG_FILE`` and ``AWS_PROFILE``, which the plugin uses as
+an explicit profile, so credentials in the environment do not take its place). client-go (kubectl, helm) and the kubernetes Python client run it
 whenever their token has expired, so a long Helm ``--wait`` never outlives its token. It
 prints an ``ExecCredential`` whose ``expirationTimestamp`` is the earlier of 14 minutes after
 signing (as the AWS CLI) and a minute before the signing credentials expire: botocore renews
@@ -29,6 +30,7 @@ import argparse
 import base64
 import datetime
 import json
+import os
 import sys
 
 TOKEN_PREFIX = "k8s-aws-v1."
@@ -110,11 +112,15 @@ def main(argv=None, session=None, now=None):
     parser = argparse.ArgumentParser(description="Print an EKS token as a Kubernetes ExecCredential.")
     parser.add_argument("--cluster-name", required=True)
     parser.add_argument("--region", required=True)
+    parser.add_argument("--profile", default=os.environ.get("AWS_PROFILE"),
+                        help="profile of the credentials (default AWS_PROFILE)")
     args = parser.parse_args(argv)
     if session is None:
         import botocore.session
 
-        session = botocore.session.Session()  # AWS_CONFIG_FILE / AWS_PROFILE from the kubeconfig's env
+        # An explicit profile: otherwise credentials in the environment (the orchestration
+        # account's) would win over AWS_PROFILE, as they do in every botocore session.
+        session = botocore.session.Session(profile=args.profile or None)
     sts = session.create_client("sts", region_name=args.region)
     # Signing resolves (and, near their end, renews) the credentials first.
     token = presigned_token(sts, args.cluster_name)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from .consistency import Consistency
 from .core import Settings, Strict
 from .dns import PublicDns
+from .eks import LocalEks
 from .eks_auth import EksAuth
+from .eks_environment import MotoEksEnvironment
 from .moto_bridge import MotoBridge
 from .sessions import ExpiringCredentials, Sessions
 from .timing import Timing
@@ -34,13 +36,7 @@ def build(settings: Settings, bridge: MotoBridge, public_domains=(), local_hosts
     strict.add(Consistency(strict))
     dns = strict.add(PublicDns(strict, public_domains))
     timing = strict.add(Timing(strict))
-    try:
-        from .eks import LocalEks
-        from .eks_environment import MotoEksEnvironment
-    except ImportError:  # pragma: no cover - until the local EKS lands
-        LocalEks = None
-    if LocalEks is not None:
-        strict.add(LocalEks(strict, MotoEksEnvironment(strict, timing)))
+    strict.add(LocalEks(strict, MotoEksEnvironment(strict, timing)))
     strict.add(EksAuth(strict, local_hosts))
     dns.start()
     return strict

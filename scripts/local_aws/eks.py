@@ -116,43 +116,14 @@ import string
 import threading
 import uuid
 
-from . import core, protocol, wire
+from . import core, protocol, timing, wire
 
 # ---------------------------------------------------------------------------------------------
 # Tables
 
-# kind -> (real-AWS seconds, source). The environment scales these (duration(kind)).
-DURATIONS = {
-    "cluster_create": (600, "EKS user guide, create-cluster: 'Cluster provisioning takes several minutes'; "
-                            "Auto Mode getting started (automode-get-started-cli): 'typically takes about 15 "
-                            "minutes'; Terraform aws_eks_cluster default create timeout 30 min (upper bound). "
-                            "10 min is the usual figure reported for a standard cluster"),
-    "cluster_delete": (240, "EKS user guide (eks-networking-add-ons): 'The cluster takes a few minutes to "
-                            "delete'; Terraform aws_eks_cluster default delete timeout 15 min"),
-    "cluster_version_update": (1560, "EKS user guide, update-cluster: 'The update takes several minutes to "
-                                     "complete'; Terraform aws_eks_cluster update timeout 60 min; 25-30 min is "
-                                     "the commonly reported control plane upgrade time (unconfirmed)"),
-    "cluster_config_update": (300, "EKS user guide, update-cluster / cluster-endpoint: 'several minutes' for "
-                                   "endpoint, logging, subnet and authentication mode updates"),
-    "cluster_encryption": (1200, "EKS user guide, enable-kms (security-k8s): an update followed with "
-                                 "describe-update, no figure given; about 20 min is the commonly reported "
-                                 "time (unconfirmed)"),
-    "nodegroup_create": (240, "EKS user guide (eks-networking-add-ons): 'The node group takes a few minutes to "
-                              "create'; Terraform aws_eks_node_group create timeout 60 min (upper bound); "
-                              "about 4 min is typical for a small group"),
-    "nodegroup_delete": (300, "EKS user guide, delete-managed-node-group: instances drained then terminated, "
-                              "'a few minutes'; Terraform aws_eks_node_group delete timeout 60 min"),
-    "nodegroup_config_update": (60, "labels, taints, scaling and update config change without replacing "
-                                    "nodes (EKS user guide, update-managed-node-group); about 1 min "
-                                    "(unconfirmed)"),
-    "nodegroup_version_update": (900, "EKS user guide, managed-node-update-behavior: nodes replaced one "
-                                      "maxUnavailable batch at a time, each drained for up to 15 min; about "
-                                      "15 min for a small group (unconfirmed)"),
-    "addon_create": (90, "EKS user guide, eks-add-ons: 'Installation of the add-on can take several minutes'; "
-                         "Terraform aws_eks_addon create timeout 20 min; 1-2 min is typical"),
-    "addon_update": (60, "Terraform aws_eks_addon update timeout 20 min; about 1 min is typical (unconfirmed)"),
-    "addon_delete": (60, "Terraform aws_eks_addon delete timeout 40 min; about 1 min is typical (unconfirmed)"),
-}
+# kind -> (real-AWS seconds, source), from timing.py's one table of durations ("eks_<kind>").
+# The environment scales these (duration(kind)).
+DURATIONS = {kind[len("eks_"):]: value for kind, value in timing.DURATIONS.items() if kind.startswith("eks_")}
 
 # Zone ids whose subnets EKS refuses for a control plane (EKS user guide, network-reqs:
 # "The subnets can't reside in the following Availability Zones").
@@ -2222,6 +2193,17 @@ class LocalEks(core.Behaviour):
             state = self.state.get((account, region))
             cluster = state.clusters.get(name) if state else None
             return self._cluster_view(cluster) if cluster else None
+
+    def clusters(self):
+        """Every cluster that is not being deleted: ``[{"account", "region", "name"}]``."""
+        with self.lock:
+            out = []
+            for (account, region), state in list(self.state.items()):
+                self._settle_all(account, region)
+                for name, cluster in state.clusters.items():
+                    if cluster["pub"]["status"] != "DELETING":
+                        out.append({"account": account, "region": region, "name": name})
+            return out
 
     def access_for(self, account, region, cluster_name, principal_arn):
         """What the cluster's access entries give ``principal_arn`` (an IAM role or user ARN, or

@@ -28,25 +28,35 @@ from .core import Behaviour
 
 # kind: (seconds on AWS, source). Figures are typical, not worst cases.
 DURATIONS = {
-    "eks_cluster_create": (600, "Amazon EKS User Guide, 'Create an Amazon EKS cluster': provisioning "
-                                "takes several minutes; eksctl and the EKS Workshop quote 10 to 15 minutes"),
-    "eks_cluster_delete": (300, "Amazon EKS User Guide, 'Delete a cluster': a few minutes; "
-                                "terraform-provider-aws waits up to 15 minutes"),
-    "eks_cluster_version_update": (1500, "Amazon EKS User Guide, 'Update existing cluster to new Kubernetes "
-                                         "version': the control plane update takes 20 to 30 minutes in practice"),
-    "eks_cluster_config_update": (300, "Amazon EKS API reference, UpdateClusterConfig: an update that "
-                                       "takes several minutes (logging, endpoint access)"),
-    "eks_encryption_associate": (900, "Amazon EKS User Guide, 'Encrypt Kubernetes secrets': "
-                                      "associating a key on an existing cluster takes up to 15 minutes"),
-    "eks_nodegroup_create": (240, "Amazon EKS User Guide, 'Create a managed node group': a few minutes; "
-                                  "measured 3 to 5 minutes for a small group"),
-    "eks_nodegroup_update": (600, "Amazon EKS User Guide, 'Update a managed node group': a rolling "
-                                  "replacement, minutes per batch of nodes"),
-    "eks_nodegroup_delete": (300, "terraform-provider-aws aws_eks_node_group: delete timeout 60 minutes; "
-                                  "a small group drains and deletes in about 5"),
-    "eks_addon_create": (90, "Amazon EKS User Guide, 'Create an Amazon EKS add-on': 1 to 2 minutes"),
-    "eks_addon_update": (90, "Amazon EKS User Guide, 'Update an Amazon EKS add-on': 1 to 2 minutes"),
-    "eks_addon_delete": (60, "Amazon EKS User Guide, 'Remove an Amazon EKS add-on': about a minute"),
+    "eks_cluster_create": (600, "EKS user guide, create-cluster: 'Cluster provisioning takes several minutes'; "
+                            "Auto Mode getting started (automode-get-started-cli): 'typically takes about 15 "
+                            "minutes'; Terraform aws_eks_cluster default create timeout 30 min (upper bound). "
+                            "10 min is the usual figure reported for a standard cluster"),
+    "eks_cluster_delete": (240, "EKS user guide (eks-networking-add-ons): 'The cluster takes a few minutes to "
+                            "delete'; Terraform aws_eks_cluster default delete timeout 15 min"),
+    "eks_cluster_version_update": (1560, "EKS user guide, update-cluster: 'The update takes several minutes to "
+                                     "complete'; Terraform aws_eks_cluster update timeout 60 min; 25-30 min is "
+                                     "the commonly reported control plane upgrade time (unconfirmed)"),
+    "eks_cluster_config_update": (300, "EKS user guide, update-cluster / cluster-endpoint: 'several minutes' for "
+                                   "endpoint, logging, subnet and authentication mode updates"),
+    "eks_cluster_encryption": (1200, "EKS user guide, enable-kms (security-k8s): an update followed with "
+                                 "describe-update, no figure given; about 20 min is the commonly reported "
+                                 "time (unconfirmed)"),
+    "eks_nodegroup_create": (240, "EKS user guide (eks-networking-add-ons): 'The node group takes a few minutes to "
+                              "create'; Terraform aws_eks_node_group create timeout 60 min (upper bound); "
+                              "about 4 min is typical for a small group"),
+    "eks_nodegroup_delete": (300, "EKS user guide, delete-managed-node-group: instances drained then terminated, "
+                              "'a few minutes'; Terraform aws_eks_node_group delete timeout 60 min"),
+    "eks_nodegroup_config_update": (60, "labels, taints, scaling and update config change without replacing "
+                                    "nodes (EKS user guide, update-managed-node-group); about 1 min "
+                                    "(unconfirmed)"),
+    "eks_nodegroup_version_update": (900, "EKS user guide, managed-node-update-behavior: nodes replaced one "
+                                      "maxUnavailable batch at a time, each drained for up to 15 min; about "
+                                      "15 min for a small group (unconfirmed)"),
+    "eks_addon_create": (90, "EKS user guide, eks-add-ons: 'Installation of the add-on can take several minutes'; "
+                         "Terraform aws_eks_addon create timeout 20 min; 1-2 min is typical"),
+    "eks_addon_update": (60, "Terraform aws_eks_addon update timeout 20 min; about 1 min is typical (unconfirmed)"),
+    "eks_addon_delete": (60, "Terraform aws_eks_addon delete timeout 40 min; about 1 min is typical (unconfirmed)"),
     "nat_gateway_create": (90, "Amazon VPC User Guide, 'NAT gateways': the state is pending until the "
                                "gateway is available, typically 1 to 2 minutes"),
     "nat_gateway_delete": (60, "Amazon VPC User Guide, 'Delete a NAT gateway': deleting, about a minute"),
