@@ -90,9 +90,10 @@ class Sessions(Behaviour):
         behaviour = self.strict.find(ExpiringCredentials)
         scaled = behaviour is not None and self.settings.on(behaviour.name)
         lifetime = self.settings.scaled(duration) if scaled else duration
+        # Whole seconds, as the answer says it: the session ends exactly when the client is told.
         principal = Principal(kind="assumed-role", account=_account_of(role_arn), arn=arn, access_key=key,
                               role_arn=role_arn, session_name=params.get("RoleSessionName", ""),
-                              expires=issued + lifetime, issued=issued)
+                              expires=float(int(issued + lifetime)), issued=issued)
         with self.lock:
             self.sessions[key] = principal
         if scaled:
