@@ -24,8 +24,9 @@ answer back. On the way it
   is false for Describe*, List*, Get*, Head*, Lookup*, Search*, Check*, BatchGet*, Scan*,
   Query*, Select* and the read-only sts calls (AssumeRole*, GetCallerIdentity, ...), true
   otherwise. ``status`` is the HTTP status sent to the client; ``injected`` is null or the
-  fault the proxy answered with (``"throttle"``, ``"500"``, ``"503"``). Bodies, headers and
-  credentials are never logged. Requests to moto's own ``/moto-api/`` are logged with service
+  fault the proxy answered with (``"throttle"``, ``"500"``, ``"503"``); ``strict`` is null or the
+  strict behaviour that answered instead of moto (``"iam"``, ``"credentials"``,
+  ``"consistency"``, the local EKS ...). Bodies, headers and credentials are never logged. Requests to moto's own ``/moto-api/`` are logged with service
   ``moto`` and the path below ``/moto-api/`` as operation.
 
 * optionally injects faults (``--throttle-rate``, ``--error-rate``): before forwarding, a

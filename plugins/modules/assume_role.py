@@ -25,7 +25,7 @@ description:
     role (trust policy, ExternalId, a missing role) stops the run here, with AWS's message,
     and returns the account the role belongs to. No credential is returned.
   - Where the caller's credentials come from decides how the profile finds them
-    (O(source)). With V(auto), the source botocore resolves for the module is used:
+    (O(source)). With V(auto), the source botocore resolves for the module is used -
     environment variables (C(credential_source = Environment)), the EC2 instance profile
     (C(Ec2InstanceMetadata)), ECS or EKS Pod Identity container credentials
     (C(EcsContainer)), a web identity token from the environment (a source profile with

@@ -16,6 +16,7 @@ from .dns import PublicDns
 from .eks import LocalEks
 from .eks_auth import EksAuth
 from .eks_environment import MotoEksEnvironment
+from . import moto_fixes
 from .moto_bridge import MotoBridge
 from .sessions import ExpiringCredentials, Sessions
 from .timing import Timing
@@ -23,6 +24,7 @@ from .zones import AccountZones
 
 
 def build(settings: Settings, bridge: MotoBridge, public_domains=(), local_hosts=(), state_dir=None):
+    moto_fixes.apply()
     strict = Strict(settings, bridge, state_dir)
     strict.add(Sessions(strict))
     strict.add(ExpiringCredentials(strict))

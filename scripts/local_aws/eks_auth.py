@@ -139,6 +139,7 @@ class EksAuth(Behaviour):
         super().__init__(strict)
         self.local_hosts = set(local_hosts)
         self.refused = []
+        self.tokens = set()  # every token reviewed, for the harness's secrets suite
 
     def _eks(self):
         from .eks import LocalEks
@@ -233,6 +234,8 @@ class EksAuth(Behaviour):
             review = json.loads(body or b"{}")
             status = {"authenticated": False}
             token = review.get("spec", {}).get("token", "")
+            if token:
+                self.tokens.add(token)
             if not self.settings.on(self.name):
                 # Switched off (for debugging): any EKS-shaped token is an administrator.
                 if token.startswith(TOKEN_PREFIX):
@@ -257,4 +260,6 @@ class EksAuth(Behaviour):
                          "kind": "SubjectAccessReview", "status": status}
         if path == "/_aws/eks/refused" and method == "GET":
             return 200, {"refused": list(self.refused)}
+        if path == "/_aws/eks/tokens" and method == "GET":
+            return 200, {"tokens": sorted(self.tokens)}
         return None

@@ -233,7 +233,8 @@ def test_forwards_and_logs_service_and_operation(proxy):
     entries = proxy.entries()
     assert all(e["injected"] is None and 200 <= e["status"] < 300 for e in entries)
     assert [e["status"] for e in entries if e["operation"] == "CreateHostedZone"] == [201]
-    assert set(entries[0]) == {"ts", "service", "operation", "mutating", "status", "injected", "ms"}
+    assert set(entries[0]) == {"ts", "service", "operation", "mutating", "status", "injected", "ms", "strict"}
+    assert all(e["strict"] is None for e in entries)  # an emulator of its own (--upstream): no strict behaviour
     assert entries[0]["ts"].endswith("Z")
     assert all(isinstance(e["ms"], float) and 0 <= e["ms"] < 60000 for e in entries)
 
