@@ -3,9 +3,8 @@
 * ``emulators``: one stack of the local emulators per test module, for suites that never
   converge (bad input).
 * ``reference_converge`` / ``reference``: the session's one clean converge of ``site.yml`` at
-  -vvv through ansible-runner, the way AWX runs playbooks
-  (``converge_and_record_credentials.yml``), with the run's secrets passed the way users pass
-  them, in an extra-vars file. The secrets suite inspects its output; the fault and
+  -vvv through ansible-runner, the way AWX runs playbooks, with the run's secrets passed the
+  way users pass them, in an extra-vars file. The secrets suite inspects its output; the fault and
   interruption suites compare their read-back with its read-back
   (``tests/integration/readback.py``) and pick their kill points from its request log.
 * ``early_jobs``: a suite whose module defines ``start_early`` runs its converges in a thread
@@ -117,7 +116,6 @@ class ReferenceConverge:
     stdout: str
     artifacts: Path
     home: Path
-    credentials_file: Path
     scratch: Path
     requests: list
     seconds: float
@@ -130,7 +128,7 @@ class ReferenceConverge:
         return self._snapshot
 
 
-CONVERGE_PLAYBOOK = "tests/integration/converge_and_record_credentials.yml"
+CONVERGE_PLAYBOOK = "site.yml"
 
 
 def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
@@ -149,7 +147,6 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
     stack = start_stack(state)
     try:
         private, home = base / "private", base / "home"
-        credentials_file = base / "credentials.json"
         (private / "env").mkdir(parents=True)
         home.mkdir()
         shutil.copytree(ROOT / "inventories" / "local", private / "inventory")
@@ -158,7 +155,6 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
             PATH=stack.env["PATH"],
             # A home of its own, so ~/.ansible/tmp holds only what this run left behind.
             HOME=str(home),
-            HONEYHIVE_TEST_CREDENTIALS_FILE=str(credentials_file),
             ANSIBLE_NOCOLOR="1",
         )
         (private / "env" / "envvars").write_text(yaml.safe_dump(envvars), encoding="utf-8")
@@ -182,7 +178,7 @@ def _reference_job(base: Path, notes: list, job: Job) -> ReferenceConverge:
                      f"status {result.status}")
         return ReferenceConverge(
             stack=stack, result=result, stdout=result.stdout.read(), artifacts=Path(result.config.artifact_dir),
-            home=home, credentials_file=credentials_file, scratch=base / "scratch", requests=stack.requests(),
+            home=home, scratch=base / "scratch", requests=stack.requests(),
             seconds=seconds,
         )
     except BaseException:

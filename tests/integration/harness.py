@@ -127,6 +127,11 @@ class Stack:
         env.update(extra)
         return env
 
+    def administrator_env(self) -> dict:
+        """The target account administrator's keys (STATE/bootstrap.env), for bootstrap.yml runs."""
+        text = (self.state_dir / "bootstrap.env").read_text(encoding="utf-8")
+        return dict(line.split("=", 1) for line in text.split())
+
     def secret_vars(self) -> dict:
         """The run's secrets as the extra vars a user would keep in a vault or vars file."""
         return {variable: self.env[name] for name, variable in SECRET_VARIABLES.items() if name in self.env}
@@ -269,10 +274,12 @@ def kill_tree(root: int) -> int:
 
 def run_playbook(stack: Stack, playbook: str = "site.yml", *args: str, log: Path, temp: Path | None = None,
                  extra_env: dict | None = None, kill_at: tuple | None = None, timeout: int = 1800,
-                 callback_dir: Path | None = None, job: "Job | None" = None) -> Run:
+                 callback_dir: Path | None = None, job: "Job | None" = None, administrator: bool = False) -> Run:
     """``ansible-playbook PLAYBOOK -i inventories/local -e @secrets`` against ``stack``.
 
     The secrets go in through an extra-vars file next to ``log``, as a user passes them.
+    ``administrator``: the run has the target account administrator's keys instead of the
+    orchestration account's (a bootstrap.yml run).
     ``temp``: ansible's temporary directories (a killed run leaves its module files there).
     ``kill_at = (service, operation, n)``: the run is killed (:func:`kill_tree`) as soon as the
     proxy's request log shows the n-th successful ``service:operation`` since the run began.
@@ -282,6 +289,8 @@ def run_playbook(stack: Stack, playbook: str = "site.yml", *args: str, log: Path
     secrets.chmod(0o600)
     command = [str(VENV_BIN / "ansible-playbook"), playbook, "-i", "inventories/local", "-e", f"@{secrets}", *args]
     env = stack.run_env(**(extra_env or {}))
+    if administrator:
+        env.update(stack.administrator_env())
     if callback_dir is not None:
         env["ANSIBLE_CALLBACK_PLUGINS"] = str(callback_dir)
     if temp is not None:

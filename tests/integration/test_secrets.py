@@ -1,14 +1,15 @@
 """No secret the collection generates or receives reaches any output of a run.
 
-The session's clean converge (``reference_converge`` in conftest.py): the whole platform at
--vvv through ansible-runner, the way AWX runs playbooks, of
-``converge_and_record_credentials.yml`` (``site.yml``, then a play that writes the
-assumed-role credentials of the run to a file, with no_log). The run gets its secrets the way
-users pass them, in an extra-vars file (AWX's ``env/extravars``; a vault works the same), never
-in its environment. Then every secret is collected:
+The session's clean converge (``reference_converge`` in conftest.py): the whole platform
+(``site.yml``) at -vvv through ansible-runner, the way AWX runs playbooks. The run gets its
+secrets the way users pass them, in an extra-vars file (AWX's ``env/extravars``; a vault works
+the same), never in its environment. Then every secret is collected:
 
 * the deployment role's ExternalId and the Twingate API token, which the run received;
-* the access key id, secret key and session token of the assumed role the run used;
+* the access key id, secret key and session token of every role session the local AWS handed
+  out during the run (botocore assumed the role through the session's profile, again whenever
+  a session neared its end), and every EKS token the local API server was shown;
+* the target account administrator's keys, with which the stack ran bootstrap.yml;
 * each Twingate connector's access and refresh token, read back from Secrets Manager in the
   target account (moto keeps accounts apart) with the deployment role's credentials;
 
@@ -16,8 +17,8 @@ and none of them, raw, JSON-escaped or URL-encoded, may appear in the runner's s
 any file of its artifacts (job events and the ``command`` file included), in any log of the
 emulators, or in any file under ~/.ansible/tmp (which must be empty after the run). A
 self-check first proves that the scan finds a secret planted in a scratch copy of the
-artifacts. The assumed credentials live in one place only: the session's private
-credentials file (0600 in a 0700 directory), which the AWS modules read as a profile.
+artifacts. No credential is ever on disk: the session's private config file (0600 in a 0700
+directory) holds the profile that assumes the role, with the ExternalId.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -85,7 +87,6 @@ def run(reference_converge):
         "stdout": ref.stdout,
         "artifacts": ref.artifacts,
         "home": ref.home,
-        "credentials_file": ref.credentials_file,
         "stack": ref.stack,
         "scratch": ref.scratch,
     }
@@ -100,9 +101,17 @@ def secrets(run):
         EXTERNAL_ID_LABEL: external_id,
         TWINGATE_TOKEN_LABEL: stack.env["TWINGATE_API_TOKEN"],
     }
-    credentials = json.loads(run["credentials_file"].read_text(encoding="utf-8"))
-    for key in ("access_key", "secret_key", "session_token"):
-        found[f"assumed-role credentials: {key}"] = credentials[key]
+    endpoint = stack.env["AWS_ENDPOINT_URL"]
+    sessions = json.loads(urllib.request.urlopen(endpoint + "/_aws/sessions/secrets", timeout=10).read())["sessions"]
+    for number, session in enumerate(sessions):
+        for key in ("access_key", "secret_key", "session_token"):
+            found[f"role session {number}: {key}"] = session[key]
+    tokens = json.loads(urllib.request.urlopen(endpoint + "/_aws/eks/tokens", timeout=10).read())["tokens"]
+    for number, token in enumerate(tokens):
+        found[f"EKS token {number}"] = token
+    admin = dict(line.split("=", 1) for line in (stack.state_dir / "bootstrap.env").read_text().split())
+    found["administrator access key id"] = admin["AWS_ACCESS_KEY_ID"]
+    found["administrator secret key"] = admin["AWS_SECRET_ACCESS_KEY"]
 
     client_args = dict(region_name=REGION, endpoint_url=stack.env["AWS_ENDPOINT_URL"])
     sts = boto3.client("sts", aws_access_key_id=stack.env["AWS_ACCESS_KEY_ID"],
@@ -136,6 +145,8 @@ def test_the_converge_succeeded(run):
 def test_every_secret_was_collected(secrets):
     tokens = [label for label in secrets if label.startswith("connector token")]
     assert len(tokens) >= 2, f"no connector tokens were read back from Secrets Manager: {sorted(secrets)}"
+    assert any(label.startswith("role session") for label in secrets), "the local AWS handed out no role session"
+    assert any(label.startswith("EKS token") for label in secrets), "the local API server was shown no EKS token"
     for label, value in secrets.items():
         assert isinstance(value, str) and len(value) >= 16, f"{label} is too short to look for"
         assert value.strip() == value, label
@@ -178,22 +189,27 @@ def test_the_secrets_went_in_through_the_extra_vars_file(run, secrets):
         assert name not in command.get("env", {}), f"{name} is in the job's environment"
 
 
-def test_assumed_credentials_are_only_in_the_private_session_file(run, secrets):
-    """The AWS modules read the assumed credentials as a profile of the session's private file."""
+def test_no_credential_on_disk_only_the_private_profile(run, secrets):
+    """The AWS modules and the EKS exec plugin use the profile of the session's private config
+    file, which holds the ExternalId and no credential."""
     sessions = Path(run["stack"].env["HONEYHIVE_SESSION_DIR"])
     files = sorted(sessions.iterdir())
-    assert [path.name for path in files] == ["local-us-west-2.credentials"], files
+    assert [path.name for path in files] == ["local-us-west-2.config"], files
     assert oct(sessions.stat().st_mode & 0o777) == "0o700"
     assert oct(files[0].stat().st_mode & 0o777) == "0o600"
     text = files[0].read_text(encoding="utf-8")
-    for key in ("access_key", "secret_key", "session_token"):
-        assert secrets[f"assumed-role credentials: {key}"] in text, key
+    assert secrets[EXTERNAL_ID_LABEL] in text
+    assert "role_arn = " + DEPLOYMENT_ROLE_ARN in text
+    leaked = [label for label, value in secrets.items() if label != EXTERNAL_ID_LABEL and value in text]
+    assert not leaked, f"{leaked} in the session's config file"
     assert "profile: honeyhive-platform-local-us-west-2" in run["stdout"], "the AWS modules did not use the profile"
+    kubeconfig = next(run["stack"].state_dir.glob("honeyhive-*.kubeconfig"))
+    assert not scan([kubeconfig], secrets), "a secret in the kubeconfig"
 
 
 def test_no_secret_in_the_emulator_logs(run, secrets):
     logs = files_under(run["stack"].logs_dir)
-    assert {path.name for path in logs} >= {"moto.log", "aws-proxy.log", "aws-requests.jsonl", "twingate.log"}
+    assert {path.name for path in logs} >= {"aws-proxy.log", "aws-requests.jsonl", "twingate.log", "bootstrap.log"}
     hits = scan(logs, secrets)
     assert not hits, "secrets in the emulator logs:\n" + report(hits)
 
