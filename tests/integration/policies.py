@@ -14,7 +14,8 @@ and servers differ) and are parsed the same way whatever the form.
 
 ``problems(policies, allowed)`` runs ``scripts/policy_lint.py``'s catalogue check on each
 document in the mode of its kind (identity, resource, trust as the role's resource policy)
-and returns what no policy may hold: template text (``{{``, ``{%``, ``}}``) anywhere, and any
+and returns what no policy may hold: template text (``{{``, ``{%``, ``}}``) in any key or
+value (not in the JSON text, whose nested objects end in ``}}``), and any
 action, condition key, operator or principal unknown to the catalogue - except the catalogue
 findings the roles' own ``__<role>_policy_lint_suppressions`` accept (``allowed``), where a
 name is newer than parliament's data.
@@ -131,18 +132,21 @@ def _accepted(finding, accepted) -> bool:
 
 
 def problems(policies, accepted=()) -> list:
-    """``"<where>: <problem>"`` for each document with template text or an unknown name."""
+    """``"<where>: <problem>"`` for each document with template text or an unknown name. A
+    problem names where it is (a JSON path, a statement, an action, a key), never a value: a
+    trust policy may hold a secret (an ExternalId)."""
     out = []
     for policy in policies:
-        marks = [mark for mark in policy_lint.TEMPLATE_MARKS if mark in policy.text]
-        if marks:
-            out.append("%s: template text %s in %s" % (policy.where, " ".join(marks), policy.text))
         if not isinstance(policy.document, dict):
-            out.append("%s: not a JSON object: %s" % (policy.where, policy.text[:200]))
+            marks = [mark for mark in policy_lint.TEMPLATE_MARKS if mark in policy.text]
+            out.append("%s: not a JSON object (%d characters%s)" % (
+                policy.where, len(policy.text), ", template text " + " ".join(marks) if marks else ""))
             continue
+        for where in policy_lint.template_text(policy.document):
+            out.append("%s: template text at %s" % (policy.where, where))
         for finding in policy_lint.unknown_names(policy.document, policy.kind, policy.arn):
-            if finding["issue"] == "TEMPLATE_TEXT" and marks:
-                continue  # said above, with the whole document
+            if finding["issue"] == "TEMPLATE_TEXT":
+                continue  # said above
             if not _accepted(finding, accepted):
                 out.append("%s: %s [%s] %s" % (policy.where, finding["issue"], finding["sid"] or "-", finding["detail"]))
     return out

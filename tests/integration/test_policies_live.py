@@ -58,8 +58,12 @@ def test_the_check_finds_template_text_and_unknown_names(emulators):
     kinds = {(p.kind, p.where.split()[0]) for p in found}
     assert {("trust", "role"), ("identity", "role"), ("identity", "managed"), ("resource", "SQS")} <= kinds
     text = "\n".join(policies.problems(found))
-    assert "role %s trust: template text {{ }}" % role in text
-    assert "role %s inline policy templated-key: template text" % role in text
+    assert 'role %s trust: template text at $["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"]' % role in text
+    assert ('role %s inline policy templated-key: template text at $["Statement"][0]["Condition"]["StringEquals"]["%s"] (key)'
+            % (role, TEMPLATED_KEY)) in text
+    # Nested objects end in "}}" in JSON text: that is no template text.
+    assert "}}" in json.dumps(queue_policy)
+    assert not any("SQS queue selfcheck-%s policy: template text" % suffix in line for line in text.splitlines())
     assert "UNKNOWN_CONDITION_FOR_ACTION [Deletion] Unknown condition %s for action ec2:TerminateInstances" % TEMPLATED_KEY in text
     assert "managed policy selfcheck-%s (v1): UNKNOWN_ACTION [Launch]" % suffix in text
     assert "SQS queue selfcheck-%s policy: UNKNOWN_CONDITION_FOR_ACTION [Send] Unknown condition aws:SourceArnn" % suffix in text
