@@ -129,7 +129,10 @@ def attached_managed_policies(variant):
 
 
 def test_the_boundary_allows_every_action_the_bound_roles_are_given(rendered, catalogue):
-    for variant in rendered:
+    # A variant of a role's own switch renders that role only (the GitHub OIDC one: foundation).
+    complete = [v for v in rendered if {"eks", "karpenter", "addons"} <= {r["role"] for r in v["roles"]}]
+    assert len(complete) >= 2, [v["variant"] for v in rendered]
+    for variant in complete:
         boundary = policy(variant, "foundation", "permissions-boundary")
         given = bound_identity_policies(variant) + attached_managed_policies(variant)
         assert len(given) >= 8 and any("AmazonEKSClusterPolicy" in name for name, _ in given)
