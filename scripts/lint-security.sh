@@ -4,7 +4,10 @@
 #      with apt-get when missing);
 #   2. checkov --framework ansible on the collection (roles, playbooks, molecule scenarios);
 #   3. checkov --framework kubernetes on every manifest the roles render, for every inventory
-#      (scripts/render-manifests.sh into $HONEYHIVE_RENDERED_DIR, default .local/rendered).
+#      (scripts/render-manifests.sh into $HONEYHIVE_RENDERED_DIR, default .local/rendered);
+#   4. parliament, through scripts/policy_lint.py, on every IAM policy document the roles write,
+#      rendered in the same run for every inventory and every setting of the switches that
+#      change them (into $HONEYHIVE_RENDERED_POLICY_DIR, default .local/rendered-policies).
 # checkov runs offline (--skip-download) from its own virtualenv, .venv-checkov, built from
 # the pinned requirements-checkov.txt when missing or outdated (checkov pins an older boto3
 # than the collection's .venv).
@@ -18,6 +21,7 @@ PYTHON=${PYTHON:-python3}
 CHECKOV_VENV=${CHECKOV_VENV:-$ROOT/.venv-checkov}
 CHECKOV_REQUIREMENTS=$ROOT/requirements-checkov.txt
 RENDERED_DIR=${HONEYHIVE_RENDERED_DIR:-$ROOT/.local/rendered}
+POLICY_DIR=${HONEYHIVE_RENDERED_POLICY_DIR:-$ROOT/.local/rendered-policies}
 failed=0
 
 say() { printf 'lint-security: %s\n' "$*"; }
@@ -130,8 +134,8 @@ if ! run_checkov --framework ansible --directory . | gate "checkov ansible (role
 fi
 
 # --- 3. checkov, Kubernetes manifests the roles render -------------------------------------------
-if ! scripts/render-manifests.sh "$RENDERED_DIR"; then
-  fail "rendering the hosting roles' manifests failed"
+if ! scripts/render-manifests.sh "$RENDERED_DIR" "$POLICY_DIR"; then
+  fail "rendering the hosting roles' manifests and the roles' IAM policies failed"
 fi
 manifests=()
 if [[ -d $RENDERED_DIR ]]; then
@@ -151,6 +155,17 @@ else
        | gate "checkov kubernetes (${RENDERED_DIR#"$ROOT"/})"; then
     fail "checkov found problems in the rendered manifests (above)"
   fi
+fi
+
+# --- 4. parliament, IAM policies the roles write -------------------------------------------------
+# Unknown actions and condition keys, template text, malformed statements: every finding fails
+# unless a suppression next to the policy (__<role>_policy_lint_suppressions) gives its reason;
+# a suppression that no longer matches anything fails too.
+policy_started=$(date +%s)
+if .venv/bin/python scripts/policy_lint.py "$POLICY_DIR"; then
+  say "policy lint: clean ($(($(date +%s) - policy_started)) s)"
+else
+  fail "the policy lint found problems in the IAM policies (above)"
 fi
 
 if ((failed)); then

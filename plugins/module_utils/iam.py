@@ -57,6 +57,7 @@ ROLE_OPTIONS = dict(
     purge_managed_policies=dict(type="bool", default=True),
     inline_policies=dict(type="dict"),
     purge_inline_policies=dict(type="bool", default=False),
+    permissions_boundary=dict(type="str"),
     tags=dict(type="dict", aliases=["resource_tags"]),
 )
 
@@ -127,6 +128,10 @@ def check_role(module, params, prefix=""):
     for arn in params["managed_policy_arns"] or []:
         if not POLICY_ARN_RE.match(arn or ""):
             module.fail_json(msg=invalid_value(prefix + "managed_policy_arns", arn, "Allowed: managed policy ARNs."))
+    boundary = params["permissions_boundary"]
+    if boundary is not None and not POLICY_ARN_RE.match(boundary):
+        module.fail_json(msg=invalid_value(prefix + "permissions_boundary", boundary,
+                                           "Allowed: the ARN of a managed policy."))
     check_tag_map(module, prefix + "tags", params["tags"])
     params["assume_role_policy_document"] = load_policy_option(
         module, params["assume_role_policy_document"], prefix + "assume_role_policy_document")
@@ -234,6 +239,11 @@ def read_account_roles(module, client, names):
     return known
 
 
+def boundary_of(role):
+    """The ARN of the role's permissions boundary, or None."""
+    return ((role or {}).get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") or None
+
+
 def role_view(role, attached, inline):
     """What ``iam_role`` and ``iam_roles`` return of a role."""
     if not role:
@@ -246,6 +256,7 @@ def role_view(role, attached, inline):
         description=role.get("Description"),
         max_session_duration=role.get("MaxSessionDuration"),
         assume_role_policy_document=load_policy(role.get("AssumeRolePolicyDocument")),
+        permissions_boundary=boundary_of(role),
         tags=iam_tags(role.get("Tags")),
     )
     if attached is not None:
@@ -256,9 +267,13 @@ def role_view(role, attached, inline):
 
 
 class RoleRun(IamRun):
-    """One role: its trust policy, description, maximum session duration, tags, managed
-    policies and inline policies, as ``params`` (the options of ``iam_role``, or one item of
-    ``iam_roles``) want them.
+    """One role: its trust policy, description, maximum session duration, permissions
+    boundary, tags, managed policies and inline policies, as ``params`` (the options of
+    ``iam_role``, or one item of ``iam_roles``) want them.
+
+    The boundary is set at creation and, on an existing role, before any policy is put or
+    attached: a principal that may grant only to roles with the boundary
+    (``iam:PermissionsBoundary``) can then converge a role that lacked it.
 
     ``known`` is what ``read_account_roles`` found of the role (None: it does not exist);
     left UNKNOWN, the role is read with GetRole, ListAttachedRolePolicies and GetRolePolicy.
@@ -323,6 +338,8 @@ class RoleRun(IamRun):
                 request["Description"] = params["description"]
             if params["max_session_duration"] is not None:
                 request["MaxSessionDuration"] = params["max_session_duration"]
+            if params["permissions_boundary"] is not None:
+                request["PermissionsBoundary"] = params["permissions_boundary"]
             if tags:
                 request["Tags"] = tags_to_list(tags)
             if self.act("create role %s" % self.name):
@@ -332,6 +349,9 @@ class RoleRun(IamRun):
                 role = {"RoleName": self.name, "Path": params["path"], "Arn": None, "RoleId": None,
                         "AssumeRolePolicyDocument": params["assume_role_policy_document"],
                         "Description": params["description"], "MaxSessionDuration": params["max_session_duration"] or 3600}
+                if params["permissions_boundary"] is not None:
+                    role["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
+                                                   "PermissionsBoundaryArn": params["permissions_boundary"]}
             role = dict(role, Tags=tags_to_list(tags or {}))
         else:
             role = self.update_settings(role)
@@ -346,6 +366,12 @@ class RoleRun(IamRun):
 
     def update_settings(self, role):
         params = self.params
+        boundary = params["permissions_boundary"]
+        if boundary is not None and boundary_of(role) != boundary:
+            if self.act("set the permissions boundary of role %s to %s" % (self.name, boundary)):
+                self.call("set the permissions boundary", "put_role_permissions_boundary",
+                          RoleName=self.name, PermissionsBoundary=boundary)
+            role = dict(role, PermissionsBoundary={"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary})
         trust = params["assume_role_policy_document"]
         if trust is not None and policies_differ(load_policy(role.get("AssumeRolePolicyDocument")), trust):
             if self.act("update the trust policy of role %s" % self.name):

@@ -14,8 +14,8 @@ short_description: Manage an IAM role with its trust policy, managed policies an
 version_added: 0.2.0
 description:
   - Creates, updates or deletes one IAM role together with what makes it useful - its
-    trust policy, description, maximum session duration, tags, the managed policies
-    attached to it and its inline policies.
+    trust policy, description, maximum session duration, permissions boundary, tags, the
+    managed policies attached to it and its inline policies.
   - A run that changes nothing costs C(GetRole) (which returns the trust policy, the
     settings and the tags), C(ListAttachedRolePolicies) when O(managed_policy_arns) is
     given and one C(GetRolePolicy) per inline policy (plus C(ListRolePolicies) with
@@ -61,6 +61,14 @@ options:
     description: Delete the inline policies that are not in O(inline_policies).
     type: bool
     default: false
+  permissions_boundary:
+    description:
+      - ARN of the managed policy that bounds the role's permissions (its permissions boundary).
+        A new role is created with it; an existing role gets it with C(PutRolePermissionsBoundary)
+        before any of its policies is put or attached, so a principal that may only grant to roles
+        carrying that boundary (the C(iam:PermissionsBoundary) condition) can converge the role.
+      - When omitted the boundary is not managed. The module never removes a boundary.
+    type: str
   state:
     description: V(present) creates or updates the role, V(absent) deletes it.
     type: str
@@ -99,6 +107,14 @@ EXAMPLES = r"""
             Resource: arn:aws:secretsmanager:us-west-2:111122223333:secret:honeyhive/*
     tags: "{{ platform_tags }}"
   register: role
+
+- name: A role the deployment role may create only with the platform's permissions boundary
+  honeyhive.platform.iam_role:
+    name: honeyhive-prod-usw2-vpc-flow-logs
+    assume_role_policy_document: "{{ flow_log_trust }}"
+    inline_policies:
+      honeyhive-prod-usw2-vpc-flow-logs-delivery: "{{ flow_log_delivery_policy }}"
+    permissions_boundary: "{{ foundation_outputs.permissions_boundary_arn }}"
 
 - name: Delete it with its policies
   honeyhive.platform.iam_role:
@@ -145,6 +161,10 @@ iam_role:
       description: The trust policy.
       type: dict
       sample: {Version: "2012-10-17", Statement: []}
+    permissions_boundary:
+      description: ARN of the role's permissions boundary (null when it has none).
+      type: str
+      sample: arn:aws:iam::111122223333:policy/honeyhive-permissions-boundary-prod-us-west-2
     managed_policy_arns:
       description: ARNs of the attached managed policies (when O(managed_policy_arns) is given).
       type: list
@@ -164,7 +184,8 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["create role honeyhive-prod-usw2-twingate-execution", "put inline policy honeyhive-prod-usw2-twingate-execution"]
+  sample: ["create role honeyhive-prod-usw2-twingate-execution", "put inline policy honeyhive-prod-usw2-twingate-execution",
+           "set the permissions boundary of role x to arn:aws:iam::111122223333:policy/y"]
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule

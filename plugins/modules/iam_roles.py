@@ -16,7 +16,8 @@ description:
   - Creates, updates or deletes a list of IAM roles, each together with its trust policy,
     description, maximum session duration, tags, attached managed policies and inline
     policies - what M(honeyhive.platform.iam_role) does for one role, for all the roles
-    a role of the platform owns (the controllers of the EKS add-ons, the Twingate tasks).
+    a role of the platform owns (the controllers of the EKS add-ons, the Twingate tasks),
+    each with its permissions boundary.
   - The roles are read once, whatever their number - C(GetAccountAuthorizationDetails)
     (trust policies, tags, managed and inline policies) and C(ListRoles) (descriptions
     and maximum session durations), both paged over every role of the account - and only
@@ -67,6 +68,11 @@ options:
         description: As O(honeyhive.platform.iam_role#module:purge_inline_policies).
         type: bool
         default: false
+      permissions_boundary:
+        description:
+          - As O(honeyhive.platform.iam_role#module:permissions_boundary) - the role is created with
+            it, and an existing role gets it before any of its policies is put or attached.
+        type: str
       tags:
         description: Tags of the role. When omitted they are not managed.
         type: dict
@@ -104,6 +110,7 @@ EXAMPLES = r"""
         description: External Secrets of the prod cluster
         assume_role_policy_document: "{{ external_secrets_trust }}"
         managed_policy_arns: ["arn:aws:iam::111122223333:policy/honeyhive-prod-usw2-secrets-read"]
+        permissions_boundary: "{{ foundation_outputs.permissions_boundary_arn }}"
         tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-external-secrets'}) }}"
       - name: honeyhive-prod-usw2-aws-load-balancer-controller
         description: AWS Load Balancer Controller of the prod cluster
@@ -111,6 +118,7 @@ EXAMPLES = r"""
         managed_policy_arns: []
         inline_policies:
           honeyhive-prod-usw2-aws-load-balancer-controller: "{{ load_balancer_controller_policy }}"
+        permissions_boundary: "{{ foundation_outputs.permissions_boundary_arn }}"
         tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-aws-load-balancer-controller'}) }}"
   register: controller_roles
 
@@ -148,6 +156,7 @@ roles:
       description: External Secrets of the prod cluster
       max_session_duration: 3600
       assume_role_policy_document: {Version: "2012-10-17", Statement: []}
+      permissions_boundary: arn:aws:iam::111122223333:policy/honeyhive-permissions-boundary-prod-us-west-2
       managed_policy_arns: []
       inline_policy_names: []
       tags: {Name: honeyhive-prod-usw2-external-secrets}

@@ -291,6 +291,88 @@ def test_roles_follow_every_page_of_a_large_account(run_module, stub_client):
     stubber.assert_no_pending_responses()
 
 
+# ------------------------------------------------------- permissions boundary
+
+
+@pytest.fixture
+def boundary(iam, name):
+    """A managed policy to bound the roles with (IAM wants the boundary to exist)."""
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}
+    return iam.create_policy(PolicyName=name + "-boundary", PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+
+
+def boundary_of(iam, role_name):
+    return iam.get_role(RoleName=role_name)["Role"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+
+
+def test_role_created_with_its_boundary_then_no_op(run_module, iam, moto_endpoint, name, boundary, api_calls):
+    first = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary=boundary))
+    assert not first.get("failed"), first
+    assert first["actions"][0] == "create role %s" % name
+    assert not any("boundary" in action for action in first["actions"]), "the boundary comes with CreateRole"
+    assert boundary_of(iam, name) == boundary
+    assert first["iam_role"]["permissions_boundary"] == boundary
+    api_calls.clear()
+    again = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary=boundary))
+    assert again["changed"] is False, again["actions"]
+    assert api_calls == ["GetRole", "ListAttachedRolePolicies", "GetRolePolicy"]
+    assert again["iam_role"]["permissions_boundary"] == boundary
+    # Left out, the boundary is not managed: not reported as a change, not removed.
+    assert run_module(iam_role, role_args(moto_endpoint, name))["changed"] is False
+    assert boundary_of(iam, name) == boundary
+
+
+def test_role_gets_its_boundary_before_any_policy(run_module, iam, moto_endpoint, name, boundary, api_calls):
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    check = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary=boundary, _ansible_check_mode=True))
+    assert "set the permissions boundary of role %s to %s" % (name, boundary) in check["actions"]
+    assert check["iam_role"]["permissions_boundary"] == boundary
+    assert boundary_of(iam, name) is None
+    api_calls.clear()
+    result = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary=boundary, _ansible_diff=True))
+    assert not result.get("failed"), result
+    assert boundary_of(iam, name) == boundary
+    # A principal that may grant only to roles with the boundary needs it on the role first.
+    changes = mutating(api_calls)
+    assert changes.index("PutRolePermissionsBoundary") < changes.index("AttachRolePolicy")
+    assert changes.index("PutRolePermissionsBoundary") < changes.index("PutRolePolicy")
+    assert result["diff"]["before"]["permissions_boundary"] is None
+    assert result["diff"]["after"]["permissions_boundary"] == boundary
+    other = iam.create_policy(PolicyName=name + "-other", PolicyDocument=json.dumps(READ_SECRETS))["Policy"]["Arn"]
+    moved = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary=other))
+    assert moved["actions"] == ["set the permissions boundary of role %s to %s" % (name, other)]
+    assert boundary_of(iam, name) == other
+
+
+def test_role_boundary_must_be_a_policy_arn(run_module, moto_endpoint, name, api_calls):
+    result = run_module(iam_role, role_args(moto_endpoint, name, permissions_boundary="platform-boundary"))
+    assert result["failed"] is True
+    assert "permissions_boundary" in result["msg"] and "Allowed: the ARN of a managed policy" in result["msg"]
+    assert api_calls == []
+
+
+def test_roles_with_boundaries_in_two_reads(run_module, iam, moto_endpoint, name, boundary, api_calls):
+    names = [name + "-a", name + "-b"]
+    iam.create_role(RoleName=names[1], AssumeRolePolicyDocument=json.dumps(TRUST))
+    args = roles_args(moto_endpoint, names)
+    for role in args["roles"]:
+        role["permissions_boundary"] = boundary
+    first = run_module(iam_roles, args)
+    assert not first.get("failed"), first
+    assert [boundary_of(iam, n) for n in names] == [boundary, boundary]
+    assert "set the permissions boundary of role %s to %s" % (names[1], boundary) in first["actions"]
+    assert "set the permissions boundary of role %s to %s" % (names[0], boundary) not in first["actions"]
+    assert [r["permissions_boundary"] for r in first["roles"]] == [boundary, boundary]
+    api_calls.clear()
+    again = run_module(iam_roles, args)
+    assert again["changed"] is False, again["actions"]
+    assert api_calls == ["GetAccountAuthorizationDetails", "ListRoles"]
+    assert [r["permissions_boundary"] for r in again["roles"]] == [boundary, boundary]
+    args["roles"][0]["permissions_boundary"] = "arn:aws:iam::123456789012:role/not-a-policy"
+    refused = run_module(iam_roles, args)
+    assert refused["failed"] is True and "roles[0].permissions_boundary" in refused["msg"]
+
+
 # -------------------------------------------------------- iam_managed_policy
 
 
