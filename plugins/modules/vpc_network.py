@@ -511,6 +511,13 @@ def destination_key(dest):
     return "DestinationCidrBlock"
 
 
+def asked_zone(spec):
+    """``(key, zone)`` of a subnet spec: by id (the same zone in every account) or by name."""
+    if spec["az_id"]:
+        return "AvailabilityZoneId", spec["az_id"]
+    return "AvailabilityZone", spec["az"]
+
+
 def zone_label(subnet):
     """A subnet's zone as an error names it: the id and this account's name for it."""
     zone_id, name = subnet.get("AvailabilityZoneId"), subnet.get("AvailabilityZone")
@@ -781,6 +788,16 @@ class Network(ModuleRun):
 
     def ensure_subnets(self, vpc_id, current):
         by_cidr = dict((s.get("CidrBlock"), s) for s in current)
+        # A subnet cannot move: every subnet in another zone than asked is named, before any change.
+        moved = []
+        for spec in self.params["subnets"]:
+            subnet = by_cidr.get(spec["cidr"])
+            key, zone = asked_zone(spec)
+            if subnet is not None and subnet.get(key) != zone:
+                moved.append("%s (%s) is in %s, not in %s" % (spec["cidr"], subnet["SubnetId"], zone_label(subnet), zone))
+        if moved:
+            self.module.fail_json(msg="Subnet %s: a subnet cannot move. Delete it first or change the plan."
+                                  % "; subnet ".join(moved))
         views, created = [], []
         self.before["subnets"] = OrderedDict()
         self.after["subnets"] = OrderedDict()
@@ -789,14 +806,9 @@ class Network(ModuleRun):
             subnet = by_cidr.get(cidr)
             what = "subnet %s" % cidr
             tags = stringify_tags(spec["tags"]) if spec["tags"] is not None else None
-            # The zone as it was asked for: by id (the same zone in every account) or by name.
-            key, zone = ("AvailabilityZoneId", spec["az_id"]) if spec["az_id"] else ("AvailabilityZone", spec["az"])
+            key, zone = asked_zone(spec)
             if subnet is not None:
                 self.before["subnets"][cidr] = subnet_view(subnet)
-                if subnet.get(key) != zone:
-                    self.module.fail_json(
-                        msg="Subnet %s (%s) is in %s, not in %s: a subnet cannot move. Delete it first or change the plan."
-                        % (cidr, subnet["SubnetId"], zone_label(subnet), zone))
                 subnet_tags = self.ensure_tags(what, subnet["SubnetId"], subnet.get("Tags"), tags)
                 subnet = dict(subnet, Tags=[{"Key": k, "Value": v} for k, v in subnet_tags.items()])
             elif not self.act("create %s in %s" % (what, zone)):

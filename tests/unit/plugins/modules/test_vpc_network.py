@@ -424,14 +424,20 @@ def test_a_subnet_in_another_zone_id_is_an_error(run_module, ec2, moto_endpoint,
     first = run_module(vpc_network, base(moto_endpoint, **spec))
     assert not first.get("failed"), first
     [made] = ec2.describe_subnets(SubnetIds=[first["subnets"][0]["id"]])["Subnets"]
+    [by_name] = ec2.describe_subnets(SubnetIds=[first["subnets"][2]["id"]])["Subnets"]
     moved = copy.deepcopy(spec)
     moved["subnets"][0]["az_id"] = "usw2-az3"
+    moved["subnets"][2]["az"] = "us-west-2c"
+    # a tag change that must not be made: the run stops before touching any subnet
+    moved["subnets"][1]["tags"]["tier"] = "changed"
     api_calls.clear()
     result = run_module(vpc_network, base(moto_endpoint, **moved))
     assert result["failed"] is True
     assert result["msg"] == (
-        "Subnet %s (%s) is in usw2-az1 (%s in this account), not in usw2-az3: a subnet cannot move. Delete it first "
-        "or change the plan." % (spec["subnets"][0]["cidr"], made["SubnetId"], made["AvailabilityZone"]))
+        "Subnet %s (%s) is in usw2-az1 (%s in this account), not in usw2-az3; subnet %s (%s) is in %s (us-west-2a in "
+        "this account), not in us-west-2c: a subnet cannot move. Delete it first or change the plan."
+        % (spec["subnets"][0]["cidr"], made["SubnetId"], made["AvailabilityZone"],
+           spec["subnets"][2]["cidr"], by_name["SubnetId"], by_name["AvailabilityZoneId"]))
     assert mutating(api_calls) == []
     # the same zone by its name is the same zone
     same = copy.deepcopy(spec)
