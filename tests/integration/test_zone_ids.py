@@ -13,8 +13,9 @@ without the Kubernetes control plane. ``local.sh up`` bootstraps the account for
 inventory's region; the deployment role is named per region, so ``bootstrap.yml`` runs once
 more for us-east-1, with the account administrator's keys, as a user adding a region would.
 Then the subnets are read back from the emulator: each is in the zone id that
-``honeyhive.platform.subnet_plan`` planned for its CIDR, and none is in use1-az3. The runs
-start with the session, beside the bad-input cases (``start_early``, see conftest.Job).
+``honeyhive.platform.subnet_plan`` planned for its CIDR, and none is in use1-az3; and a second
+run finds the network it made as its own and changes nothing. The runs start with the
+session, beside the bad-input cases (``start_early``, see conftest.Job).
 """
 from __future__ import annotations
 
@@ -65,6 +66,10 @@ def start_early(base, notes, job):
         run = run_playbook(stack, "playbooks/substrate.yml", *REGION_VARS, log=base / "substrate.log",
                            temp=base / "tmp", job=job) if bootstrap.rc == 0 else bootstrap
         notes.append(f"zone ids, substrate in {REGION}: {run.seconds} s, rc {run.rc}")
+        again = run_playbook(stack, "playbooks/substrate.yml", *REGION_VARS, log=base / "again.log",
+                             temp=base / "tmp", job=job) if run.rc == 0 else None
+        if again is not None:
+            notes.append(f"zone ids, substrate again: {again.seconds} s, rc {again.rc}, changed {again.changed}")
         # The zones as the account sees them: through the local AWS, whose zones behaviour maps them.
         zones = {z["ZoneName"]: z["ZoneId"] for z in stack_client(stack, keys).describe_availability_zones()[
             "AvailabilityZones"]}
@@ -75,7 +80,7 @@ def start_early(base, notes, job):
         vpcs = ec2.describe_vpcs(Filters=[{"Name": "cidr-block-association.cidr-block", "Values": [VPC_CIDR]}])["Vpcs"]
         subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [v["VpcId"] for v in vpcs]}])["Subnets"] \
             if vpcs else []
-        return {"run": run, "zones": zones, "vpcs": vpcs, "subnets": subnets}
+        return {"run": run, "again": again, "zones": zones, "vpcs": vpcs, "subnets": subnets}
     finally:
         stop_stack(state)
 
@@ -112,3 +117,10 @@ def test_every_subnet_is_in_its_planned_zone_id(converged):
         name = {t["Key"]: t["Value"] for t in subnet.get("Tags", [])}.get("Name", "")
         number = subnet["AvailabilityZoneId"].rsplit("-az", 1)[1]
         assert f"-az{number}-" in name, (name, subnet["AvailabilityZoneId"])
+
+
+def test_a_second_run_changes_nothing(converged):
+    again = converged["again"]
+    assert again is not None, "the first run failed"
+    assert again.rc == 0 and again.failed == 0, f"recap {again.recap}\n{again.tail()}"
+    assert again.changed == 0, f"changed tasks: {again.changed_tasks()}"
