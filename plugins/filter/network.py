@@ -18,8 +18,11 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.platform_data i
 
 MIN_PREFIX = 16
 MAX_PREFIX = 22
-AZ_LETTERS = "abcdef"
-AZ_RE = re.compile(r"^(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)(?P<letter>[a-z])$")
+# The plan has room for six zones a region (subnet blocks 0 to 5), numbered by their ids az1 to az6.
+MAX_ZONES = 6
+# An availability zone id: the region's short form (use1 for us-east-1), "-az" and a number.
+AZ_ID_RE = re.compile(r"^(?P<prefix>[a-z]+[0-9]+)-az(?P<number>[0-9]+)$")
+AZ_ID_EXAMPLE = "['usw2-az1', 'usw2-az2', 'usw2-az3']"
 PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 CIDR_ALLOWED = f"a /{MIN_PREFIX} to /{MAX_PREFIX} IPv4 network"
 
@@ -31,18 +34,25 @@ def _regions() -> dict:
         raise AnsibleFilterError(f"data/regions.yml: cannot load the region list: {exc}") from exc
 
 
+def _zone_ids(regions: dict, region: str) -> list:
+    try:
+        return list(regions[region]["availability_zone_ids"])
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"data/regions.yml: {region} has no availability_zone_ids list: {exc}") from exc
+
+
 def availability_zones(region, count=3):
-    """Return the first ``count`` availability zone names of ``region``."""
+    """Return the first ``count`` availability zone ids of ``region``."""
     regions = _regions()
     allowed = ", ".join(sorted(regions))
     if not isinstance(region, str) or region not in regions:
         raise AnsibleFilterError(f"platform_region: {region!r} is not a supported region; allowed: {allowed}")
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(AZ_LETTERS):
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_ZONES:
         raise AnsibleFilterError(
             f"count: {count!r} is not a valid number of availability zones; allowed: an integer from 1 to "
-            f"{len(AZ_LETTERS)}"
+            f"{MAX_ZONES}"
         )
-    zones = list(regions[region]["availability_zones"])
+    zones = _zone_ids(regions, region)
     if len(zones) < count:
         raise AnsibleFilterError(
             f"platform_region: {region!r} has only {len(zones)} availability zones ({', '.join(zones)}) and "
@@ -87,62 +97,91 @@ def _parse_vpc_cidr(vpc_cidr) -> ipaddress.IPv4Network:
     return net
 
 
+def _region_of_prefix(regions: dict) -> dict:
+    """The region of each zone id prefix of data/regions.yml (use1 -> us-east-1)."""
+    out = {}
+    for region in regions:
+        for zone in _zone_ids(regions, region):
+            match = AZ_ID_RE.match(str(zone))
+            if match:
+                out[match.group("prefix")] = region
+    return out
+
+
 def _parse_azs(azs) -> list:
     label = "platform_availability_zones"
     if not isinstance(azs, (list, tuple)):
         raise AnsibleFilterError(
-            f"{label}: {azs!r} is not a list; allowed: a list of 2 to 6 zone names of one region, e.g. "
-            "['us-west-2a', 'us-west-2b', 'us-west-2c']"
+            f"{label}: {azs!r} is not a list; allowed: a list of 2 to {MAX_ZONES} availability zone ids of one "
+            f"region, e.g. {AZ_ID_EXAMPLE}"
         )
-    if not 2 <= len(azs) <= len(AZ_LETTERS):
+    if not 2 <= len(azs) <= MAX_ZONES:
         raise AnsibleFilterError(
             f"{label}: {list(azs)!r} has {len(azs)} zone{'' if len(azs) == 1 else 's'}; allowed: 2 to "
-            f"{len(AZ_LETTERS)} zones "
+            f"{MAX_ZONES} zones "
             "(EKS and the load balancer need subnets in at least two)"
         )
+    regions = _regions()
+    by_prefix = _region_of_prefix(regions)
     parsed = []
-    regions = set()
+    prefixes = set()
     for az in azs:
-        match = AZ_RE.match(az) if isinstance(az, str) else None
+        match = AZ_ID_RE.match(az) if isinstance(az, str) else None
         if not match:
             raise AnsibleFilterError(
-                f"{label}: {az!r} is not an availability zone name; allowed: a region name followed by one "
-                "letter a-f, e.g. 'us-west-2a'"
+                f"{label}: {az!r} is not an availability zone id; allowed: a zone id such as 'usw2-az1' "
+                "(zone names such as 'us-west-2a' map to different zones in each account)"
             )
-        letter = match.group("letter")
-        if letter not in AZ_LETTERS:
+        number = int(match.group("number"))
+        if not 1 <= number <= MAX_ZONES:
             raise AnsibleFilterError(
-                f"{label}: {az!r} has zone letter {letter!r}; allowed: zone letters a-f"
+                f"{label}: {az!r} has zone number {number}; allowed: zone numbers 1 to {MAX_ZONES} (az1 to "
+                f"az{MAX_ZONES})"
             )
-        regions.add(match.group("region"))
-        parsed.append((AZ_LETTERS.index(letter), letter, az))
-    if len(regions) > 1:
+        prefixes.add(match.group("prefix"))
+        parsed.append((number - 1, number, az))
+    if len(prefixes) > 1:
+        named = sorted(by_prefix.get(prefix, prefix) for prefix in prefixes)
         raise AnsibleFilterError(
-            f"{label}: {list(azs)!r} mixes regions ({', '.join(sorted(regions))}); allowed: zones of one region"
+            f"{label}: {list(azs)!r} mixes regions ({', '.join(named)}); allowed: zones of one region"
         )
     seen = set()
-    for _index, _letter, az in parsed:
+    for _index, _number, az in parsed:
         if az in seen:
             raise AnsibleFilterError(f"{label}: {list(azs)!r} lists {az!r} twice; allowed: each zone once")
         seen.add(az)
+    prefix = prefixes.pop()
+    region = by_prefix.get(prefix)
+    if region is None:
+        raise AnsibleFilterError(
+            f"{label}: {list(azs)!r} are not zones of a supported region; allowed: the zone ids of "
+            f"{', '.join(sorted(regions))} in data/regions.yml"
+        )
+    usable = _zone_ids(regions, region)
+    for _index, _number, az in parsed:
+        if az not in usable:
+            raise AnsibleFilterError(
+                f"{label}: {az!r} is not a zone the platform uses in {region}; allowed: {', '.join(usable)} "
+                "(data/regions.yml says why a zone is left out)"
+            )
     return sorted(parsed)
 
 
 def subnet_plan(vpc_cidr, azs):
-    """Return the public and private subnets of ``vpc_cidr`` for the zones ``azs``."""
+    """Return the public and private subnets of ``vpc_cidr`` for the zone ids ``azs``."""
     net = _parse_vpc_cidr(vpc_cidr)
     zones = _parse_azs(azs)
     private_blocks = list(net.subnets(prefixlen_diff=3))  # 8 blocks: 0-5 private, 6 reserved, 7 public
     public_blocks = list(private_blocks[7].subnets(prefixlen_diff=3))  # 8 blocks: 0-5 public
     plan = []
     for tier, blocks in (("public", public_blocks), ("private", private_blocks)):
-        for index, letter, az in zones:
+        for index, number, az_id in zones:
             plan.append({
                 "tier": tier,
-                "az": az,
+                "az_id": az_id,
                 "cidr": str(blocks[index]),
                 "index": index,
-                "name": f"{tier}-{letter}",
+                "name": f"{tier}-az{number}",
             })
     return plan
 

@@ -149,6 +149,7 @@ def subnet_view(subnet):
         name=name_of(subnet),
         cidr=subnet.get("CidrBlock"),
         az=subnet.get("AvailabilityZone"),
+        az_id=subnet.get("AvailabilityZoneId"),
         map_public=bool(subnet.get("MapPublicIpOnLaunch")),
         state=subnet.get("State"),
         tags=tags_to_dict(subnet.get("Tags")),

@@ -71,6 +71,9 @@ options:
     description:
       - Subnets of the VPC, each identified by its CIDR. A subnet that exists in another
         availability zone is an error (a subnet cannot move).
+      - The zone is given by its id (O(subnets[].az_id)) or by its name (O(subnets[].az)).
+        A zone name maps to a different physical zone in each AWS account (us-east-1b of one
+        account may be use1-az3 of another); an id is the same zone in every account.
       - Subnets of the VPC that are not listed are left alone.
     type: list
     elements: dict
@@ -80,7 +83,15 @@ options:
         type: str
         required: true
       az:
-        description: Availability zone of the subnet. Required when O(state=present).
+        description:
+          - Availability zone name of the subnet, as this account names it (C(us-west-2a)).
+          - When O(state=present) exactly one of O(subnets[].az) and O(subnets[].az_id) is required.
+        type: str
+      az_id:
+        description:
+          - Availability zone id of the subnet (C(usw2-az1)), sent to C(CreateSubnet) as
+            C(AvailabilityZoneId); the same physical zone in every account.
+          - When O(state=present) exactly one of O(subnets[].az) and O(subnets[].az_id) is required.
         type: str
       map_public:
         description: Whether instances launched in the subnet get a public IPv4 address.
@@ -288,11 +299,14 @@ EXAMPLES = r"""
       tags: "{{ platform_tags }}"
     subnets:
       - cidr: 10.10.0.0/20
-        az: us-west-2a
-        tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-public-a'}) }}"
+        az_id: usw2-az1
+        tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-public-az1'}) }}"
       - cidr: 10.10.128.0/20
-        az: us-west-2a
-        tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-private-a'}) }}"
+        az_id: usw2-az1
+        tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-private-az1'}) }}"
+      - cidr: 10.10.144.0/20
+        az: us-west-2b
+        tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-private-b'}) }}"
     internet_gateway:
       tags: "{{ platform_tags | combine({'Name': 'honeyhive-prod-usw2-igw'}) }}"
     security_groups:
@@ -319,7 +333,7 @@ EXAMPLES = r"""
   honeyhive.platform.vpc_network:
     vpc_id: "{{ network.vpc.id }}"
     route_tables:
-      - name: honeyhive-prod-usw2-rt-private-a
+      - name: honeyhive-prod-usw2-rt-private-az1
         subnet_ids: ["{{ network.subnets[1].id }}"]
         routes:
           - dest: 0.0.0.0/0
@@ -345,14 +359,13 @@ EXAMPLES = r"""
       name: honeyhive-prod-usw2-vpc
       cidr_block: 10.10.0.0/16
     route_tables:
-      - name: honeyhive-prod-usw2-rt-private-a
+      - name: honeyhive-prod-usw2-rt-private-az1
     security_groups:
       - name: honeyhive-prod-usw2-web
         description: Web tier
     internet_gateway: {}
     subnets:
       - cidr: 10.10.0.0/20
-        az: us-west-2a
     state: absent
 """
 
@@ -364,12 +377,15 @@ vpc:
   sample: {id: vpc-0123456789abcdef0, name: honeyhive-prod-usw2-vpc, cidr_block: 10.10.0.0/16,
            state: available, dns_support: true, dns_hostnames: true, tags: {Name: honeyhive-prod-usw2-vpc}}
 subnets:
-  description: The subnets of O(subnets), in that order (C(id) null in check mode before they exist).
+  description:
+    - The subnets of O(subnets), in that order (C(id) null in check mode before they exist).
+    - C(az) is the zone's name in this account, C(az_id) its id. In check mode a subnet that
+      does not exist yet has only the one that was given (the other is null).
   returned: when O(subnets) is given and O(state=present)
   type: list
   elements: dict
-  sample: [{id: subnet-0123456789abcdef0, name: honeyhive-prod-usw2-public-a, cidr: 10.10.0.0/20,
-            az: us-west-2a, map_public: false, state: available, tags: {}}]
+  sample: [{id: subnet-0123456789abcdef0, name: honeyhive-prod-usw2-public-az1, cidr: 10.10.0.0/20,
+            az: us-west-2b, az_id: usw2-az1, map_public: false, state: available, tags: {}}]
 internet_gateway:
   description: The internet gateway attached to the VPC.
   returned: when O(internet_gateway) is given and O(state=present)
@@ -380,7 +396,7 @@ route_tables:
   returned: when O(route_tables) is given and O(state=present)
   type: list
   elements: dict
-  sample: [{id: rtb-0123456789abcdef0, name: honeyhive-prod-usw2-rt-private-a, main: false,
+  sample: [{id: rtb-0123456789abcdef0, name: honeyhive-prod-usw2-rt-private-az1, main: false,
             subnet_ids: [subnet-0123456789abcdef0],
             routes: [{dest: 10.10.0.0/16, gateway_id: local, state: active, origin: CreateRouteTable},
                      {dest: 0.0.0.0/0, nat_gateway_id: nat-0123456789abcdef0, state: active, origin: CreateRoute}],
@@ -406,7 +422,7 @@ nat_gateways:
   returned: when O(report_nat_gateways=true) and O(state=present)
   type: list
   elements: dict
-  sample: [{id: nat-0123456789abcdef0, name: honeyhive-prod-usw2-nat-a, subnet_id: subnet-0123456789abcdef0,
+  sample: [{id: nat-0123456789abcdef0, name: honeyhive-prod-usw2-nat-az1, subnet_id: subnet-0123456789abcdef0,
             state: available, public_ip: 203.0.113.10, allocation_id: eipalloc-0123456789abcdef0, tags: {}}]
 actions:
   description: What was changed (in check mode, what would be), one line per change.
@@ -464,6 +480,10 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.vpc_network imp
 from ansible_collections.honeyhive.platform.plugins.module_utils.vpc_network import vpc_view
 
 VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+# A zone id (use1-az4, usw2-lax1-az1) and a zone name (us-east-1a, us-west-2-lax-1a): an id
+# starts with the region's short form, a name with the region itself.
+AZ_ID_RE = re.compile(r"^[a-z]+[0-9]+(-[a-z0-9]+)+$")
+AZ_NAME_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
 ID_RE = re.compile(r"^[a-z]+(-[a-z]+)?-[0-9a-f]{8,17}$")
 POLL_DELAY = 5
 ROUTE_TARGET_KEYS = dict((option, key) for key, option in ROUTE_TARGETS)
@@ -489,6 +509,21 @@ def destination_key(dest):
     if ":" in dest:
         return "DestinationIpv6CidrBlock"
     return "DestinationCidrBlock"
+
+
+def asked_zone(spec):
+    """``(key, zone)`` of a subnet spec: by id (the same zone in every account) or by name."""
+    if spec["az_id"]:
+        return "AvailabilityZoneId", spec["az_id"]
+    return "AvailabilityZone", spec["az"]
+
+
+def zone_label(subnet):
+    """A subnet's zone as an error names it: the id and this account's name for it."""
+    zone_id, name = subnet.get("AvailabilityZoneId"), subnet.get("AvailabilityZone")
+    if zone_id and name:
+        return "%s (%s in this account)" % (zone_id, name)
+    return zone_id or name
 
 
 def plural(count, word):
@@ -528,8 +563,17 @@ def validate(module):
         if spec["cidr"] in seen:
             fail(msg=invalid_value(option + ".cidr", spec["cidr"], "Allowed: each subnet CIDR once."))
         seen.add(spec["cidr"])
-        if not spec["az"] and params["state"] == "present":
-            fail(msg=invalid_value(option + ".az", spec["az"], "Allowed: an availability zone name such as us-west-2a."))
+        if spec["az"] is not None and spec["az_id"] is not None:
+            fail(msg=invalid_value(option + ".az_id", spec["az_id"],
+                                   "Allowed: az or az_id, not both (the subnet's zone is given once)."))
+        if spec["az_id"] is not None and not AZ_ID_RE.match(spec["az_id"]):
+            fail(msg=invalid_value(option + ".az_id", spec["az_id"], "Allowed: an availability zone id such as usw2-az1."))
+        if spec["az"] is not None and not AZ_NAME_RE.match(spec["az"]):
+            fail(msg=invalid_value(option + ".az", spec["az"], "Allowed: an availability zone name such as us-west-2a "
+                                   "(or give the zone's id as az_id, such as usw2-az1)."))
+        if not spec["az"] and not spec["az_id"] and params["state"] == "present":
+            fail(msg=invalid_value(option + ".az_id", spec["az_id"],
+                                   "Allowed: an availability zone id such as usw2-az1 (or a zone name as az)."))
         validate_tags(module, option + ".tags", spec["tags"])
 
     if params["internet_gateway"] is not None:
@@ -744,6 +788,16 @@ class Network(ModuleRun):
 
     def ensure_subnets(self, vpc_id, current):
         by_cidr = dict((s.get("CidrBlock"), s) for s in current)
+        # A subnet cannot move: every subnet in another zone than asked is named, before any change.
+        moved = []
+        for spec in self.params["subnets"]:
+            subnet = by_cidr.get(spec["cidr"])
+            key, zone = asked_zone(spec)
+            if subnet is not None and subnet.get(key) != zone:
+                moved.append("%s (%s) is in %s, not in %s" % (spec["cidr"], subnet["SubnetId"], zone_label(subnet), zone))
+        if moved:
+            self.module.fail_json(msg="Subnet %s: a subnet cannot move. Delete it first or change the plan."
+                                  % "; subnet ".join(moved))
         views, created = [], []
         self.before["subnets"] = OrderedDict()
         self.after["subnets"] = OrderedDict()
@@ -752,19 +806,16 @@ class Network(ModuleRun):
             subnet = by_cidr.get(cidr)
             what = "subnet %s" % cidr
             tags = stringify_tags(spec["tags"]) if spec["tags"] is not None else None
+            key, zone = asked_zone(spec)
             if subnet is not None:
                 self.before["subnets"][cidr] = subnet_view(subnet)
-                if subnet.get("AvailabilityZone") != spec["az"]:
-                    self.module.fail_json(
-                        msg="Subnet %s (%s) is in %s, not in %s: a subnet cannot move. Delete it first or change the plan."
-                        % (cidr, subnet["SubnetId"], subnet.get("AvailabilityZone"), spec["az"]))
                 subnet_tags = self.ensure_tags(what, subnet["SubnetId"], subnet.get("Tags"), tags)
                 subnet = dict(subnet, Tags=[{"Key": k, "Value": v} for k, v in subnet_tags.items()])
-            elif not self.act("create %s in %s" % (what, spec["az"])):
-                subnet = {"CidrBlock": cidr, "AvailabilityZone": spec["az"], "MapPublicIpOnLaunch": spec["map_public"],
+            elif not self.act("create %s in %s" % (what, zone)):
+                subnet = {"CidrBlock": cidr, key: zone, "MapPublicIpOnLaunch": spec["map_public"],
                           "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}
             else:
-                request = dict(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=spec["az"])
+                request = {"VpcId": vpc_id, "CidrBlock": cidr, key: zone}
                 if tags:
                     request["TagSpecifications"] = ec2_tag_specifications("subnet", tags)
                 subnet = self.create(
@@ -1393,6 +1444,7 @@ def main():
         subnets=dict(type="list", elements="dict", options=dict(
             cidr=dict(type="str", required=True),
             az=dict(type="str"),
+            az_id=dict(type="str"),
             map_public=dict(type="bool", default=False),
             tags=tags,
         )),

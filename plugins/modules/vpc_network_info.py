@@ -59,12 +59,14 @@ vpc:
   sample: {id: vpc-0123456789abcdef0, name: honeyhive-prod-usw2-vpc, cidr_block: 10.10.0.0/16, state: available,
            instance_tenancy: default, tags: {Name: honeyhive-prod-usw2-vpc}}
 subnets:
-  description: Every subnet of the VPC.
+  description:
+    - Every subnet of the VPC.
+    - C(az) is the zone's name in this account, C(az_id) its id (the same zone in every account).
   returned: always
   type: list
   elements: dict
-  sample: [{id: subnet-0123456789abcdef0, name: honeyhive-prod-usw2-public-a, cidr: 10.10.0.0/20,
-            az: us-west-2a, map_public: false, state: available, tags: {}}]
+  sample: [{id: subnet-0123456789abcdef0, name: honeyhive-prod-usw2-public-az1, cidr: 10.10.0.0/20,
+            az: us-west-2b, az_id: usw2-az1, map_public: false, state: available, tags: {}}]
 internet_gateway:
   description: The internet gateway attached to the VPC; empty when there is none.
   returned: always
@@ -75,14 +77,14 @@ nat_gateways:
   returned: always
   type: list
   elements: dict
-  sample: [{id: nat-0123456789abcdef0, name: honeyhive-prod-usw2-nat-a, subnet_id: subnet-0123456789abcdef0,
+  sample: [{id: nat-0123456789abcdef0, name: honeyhive-prod-usw2-nat-az1, subnet_id: subnet-0123456789abcdef0,
             state: available, public_ip: 203.0.113.10, allocation_id: eipalloc-0123456789abcdef0, tags: {}}]
 route_tables:
   description: Every route table of the VPC (the main table included, with C(main=true)).
   returned: always
   type: list
   elements: dict
-  sample: [{id: rtb-0123456789abcdef0, name: honeyhive-prod-usw2-rt-public-a, main: false,
+  sample: [{id: rtb-0123456789abcdef0, name: honeyhive-prod-usw2-rt-public-az1, main: false,
             subnet_ids: [subnet-0123456789abcdef0],
             routes: [{dest: 0.0.0.0/0, gateway_id: igw-0123456789abcdef0, state: active, origin: CreateRoute}], tags: {}}]
 security_groups:

@@ -297,6 +297,7 @@ class Reader:
         for subnet in subnets:
             self.add("subnet", {"name": self.ref(subnet["SubnetId"]), "vpc": self.ref(subnet["VpcId"]),
                                 "cidr": subnet["CidrBlock"], "az": subnet["AvailabilityZone"],
+                                "az_id": subnet.get("AvailabilityZoneId"),
                                 "public_ip_on_launch": subnet.get("MapPublicIpOnLaunch", False)})
         for igw in igws:
             self.add("internet_gateway", {"name": self.ref(igw["InternetGatewayId"]),

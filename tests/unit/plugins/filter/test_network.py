@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.honeyhive.platform.plugins.filter.network import (
@@ -13,8 +16,12 @@ from ansible_collections.honeyhive.platform.plugins.filter.network import (
     subnet_plan,
 )
 
-AZS = ["us-west-2a", "us-west-2b", "us-west-2c"]
+AZS = ["usw2-az1", "usw2-az2", "usw2-az3"]
 ALLOWED_REGIONS = "ap-southeast-1, ca-central-1, eu-central-1, eu-west-1, us-east-1, us-east-2, us-west-1, us-west-2"
+REGIONS_FILE = Path(__file__).resolve().parents[4] / "data" / "regions.yml"
+# Zone ids in which EKS refuses control-plane subnets (Amazon EKS User Guide, "View Amazon EKS
+# networking requirements for VPC and subnets").
+EKS_UNSUPPORTED = {"us-east-1": "use1-az3", "us-west-1": "usw1-az2", "ca-central-1": "cac1-az3"}
 
 
 def cidrs(plan, tier):
@@ -25,26 +32,54 @@ def test_filters_registered():
     assert set(FilterModule().filters()) == {"availability_zones", "subnet_plan", "cidrs_overlap"}
 
 
+# --- data/regions.yml ---------------------------------------------------------------
+
+
+def test_regions_list_zone_ids_of_their_own_region_only():
+    regions = yaml.safe_load(REGIONS_FILE.read_text(encoding="utf-8"))["regions"]
+    prefixes = {}
+    for region, spec in regions.items():
+        ids = spec["availability_zone_ids"]
+        assert len(ids) == len(set(ids)), f"{region} lists a zone twice"
+        assert all(re.fullmatch(r"[a-z]+[0-9]+-az[1-6]", z) for z in ids), f"{region}: {ids}"
+        own = {z.split("-az")[0] for z in ids}
+        assert len(own) == 1, f"{region} mixes zone id prefixes: {ids}"
+        prefixes[region] = own.pop()
+    # each region has its own prefix, so an id names its region
+    assert len(set(prefixes.values())) == len(prefixes)
+
+
+@pytest.mark.parametrize("region, refused", sorted(EKS_UNSUPPORTED.items()))
+def test_regions_leave_out_the_zones_eks_refuses(region, refused):
+    regions = yaml.safe_load(REGIONS_FILE.read_text(encoding="utf-8"))["regions"]
+    assert refused not in regions[region]["availability_zone_ids"]
+    assert refused not in availability_zones(region, len(regions[region]["availability_zone_ids"]))
+    with pytest.raises(AnsibleFilterError) as err:
+        subnet_plan("10.20.0.0/16", availability_zones(region, 1) + [refused])
+    assert str(err.value).startswith(
+        f"platform_availability_zones: {refused!r} is not a zone the platform uses in {region}; allowed: ")
+
+
 # --- availability_zones -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("region, expected", [
-    ("us-west-2", ["us-west-2a", "us-west-2b", "us-west-2c"]),
-    ("us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]),
-    ("us-east-2", ["us-east-2a", "us-east-2b", "us-east-2c"]),
-    ("eu-west-1", ["eu-west-1a", "eu-west-1b", "eu-west-1c"]),
-    ("eu-central-1", ["eu-central-1a", "eu-central-1b", "eu-central-1c"]),
-    ("ap-southeast-1", ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]),
-    ("ca-central-1", ["ca-central-1a", "ca-central-1b", "ca-central-1d"]),
+    ("us-west-2", ["usw2-az1", "usw2-az2", "usw2-az3"]),
+    ("us-east-1", ["use1-az1", "use1-az2", "use1-az4"]),
+    ("us-east-2", ["use2-az1", "use2-az2", "use2-az3"]),
+    ("eu-west-1", ["euw1-az1", "euw1-az2", "euw1-az3"]),
+    ("eu-central-1", ["euc1-az1", "euc1-az2", "euc1-az3"]),
+    ("ap-southeast-1", ["apse1-az1", "apse1-az2", "apse1-az3"]),
+    ("ca-central-1", ["cac1-az1", "cac1-az2", "cac1-az4"]),
 ])
 def test_availability_zones_default_three(region, expected):
     assert availability_zones(region) == expected
 
 
 def test_availability_zones_count():
-    assert availability_zones("us-east-1", 6) == [f"us-east-1{c}" for c in "abcdef"]
-    assert availability_zones("us-west-2", count=4)[-1] == "us-west-2d"
-    assert availability_zones("us-west-1", 2) == ["us-west-1a", "us-west-1c"]
+    assert availability_zones("us-east-1", 5) == ["use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"]
+    assert availability_zones("us-west-2", count=4)[-1] == "usw2-az4"
+    assert availability_zones("us-west-1", 2) == ["usw1-az1", "usw1-az3"]
 
 
 def test_availability_zones_unknown_region():
@@ -57,11 +92,13 @@ def test_availability_zones_too_few():
     with pytest.raises(AnsibleFilterError) as err:
         availability_zones("us-west-1")
     assert str(err.value) == (
-        "platform_region: 'us-west-1' has only 2 availability zones (us-west-1a, us-west-1c) and the plan "
+        "platform_region: 'us-west-1' has only 2 availability zones (usw1-az1, usw1-az3) and the plan "
         "needs 3; allowed: a region with at least 3 zones, or fewer zones"
     )
     with pytest.raises(AnsibleFilterError, match=r"^platform_region: 'eu-west-1' has only 3 availability zones"):
         availability_zones("eu-west-1", 4)
+    with pytest.raises(AnsibleFilterError, match=r"^platform_region: 'us-east-1' has only 5 availability zones"):
+        availability_zones("us-east-1", 6)
 
 
 @pytest.mark.parametrize("count", [0, 7, "3", True, None])
@@ -76,12 +113,12 @@ def test_availability_zones_bad_count(count):
 def test_subnet_plan_slash_16():
     plan = subnet_plan("10.20.0.0/16", AZS)
     assert plan == [
-        {"tier": "public", "az": "us-west-2a", "cidr": "10.20.224.0/22", "index": 0, "name": "public-a"},
-        {"tier": "public", "az": "us-west-2b", "cidr": "10.20.228.0/22", "index": 1, "name": "public-b"},
-        {"tier": "public", "az": "us-west-2c", "cidr": "10.20.232.0/22", "index": 2, "name": "public-c"},
-        {"tier": "private", "az": "us-west-2a", "cidr": "10.20.0.0/19", "index": 0, "name": "private-a"},
-        {"tier": "private", "az": "us-west-2b", "cidr": "10.20.32.0/19", "index": 1, "name": "private-b"},
-        {"tier": "private", "az": "us-west-2c", "cidr": "10.20.64.0/19", "index": 2, "name": "private-c"},
+        {"tier": "public", "az_id": "usw2-az1", "cidr": "10.20.224.0/22", "index": 0, "name": "public-az1"},
+        {"tier": "public", "az_id": "usw2-az2", "cidr": "10.20.228.0/22", "index": 1, "name": "public-az2"},
+        {"tier": "public", "az_id": "usw2-az3", "cidr": "10.20.232.0/22", "index": 2, "name": "public-az3"},
+        {"tier": "private", "az_id": "usw2-az1", "cidr": "10.20.0.0/19", "index": 0, "name": "private-az1"},
+        {"tier": "private", "az_id": "usw2-az2", "cidr": "10.20.32.0/19", "index": 1, "name": "private-az2"},
+        {"tier": "private", "az_id": "usw2-az3", "cidr": "10.20.64.0/19", "index": 2, "name": "private-az3"},
     ]
 
 
@@ -99,30 +136,42 @@ def test_subnet_plan_slash_22_public_stays_28():
 
 def test_subnet_plan_stable_when_a_zone_is_added():
     three = subnet_plan("10.20.0.0/16", AZS)
-    four = subnet_plan("10.20.0.0/16", AZS + ["us-west-2d"])
+    four = subnet_plan("10.20.0.0/16", AZS + ["usw2-az4"])
     assert [s for s in four if s["index"] < 3] == three
-    added = [s for s in four if s["az"] == "us-west-2d"]
+    added = [s for s in four if s["az_id"] == "usw2-az4"]
     assert added == [
-        {"tier": "public", "az": "us-west-2d", "cidr": "10.20.236.0/22", "index": 3, "name": "public-d"},
-        {"tier": "private", "az": "us-west-2d", "cidr": "10.20.96.0/19", "index": 3, "name": "private-d"},
+        {"tier": "public", "az_id": "usw2-az4", "cidr": "10.20.236.0/22", "index": 3, "name": "public-az4"},
+        {"tier": "private", "az_id": "usw2-az4", "cidr": "10.20.96.0/19", "index": 3, "name": "private-az4"},
     ]
 
 
-def test_subnet_plan_index_from_letter_not_position():
-    plan = subnet_plan("10.20.0.0/16", ["ca-central-1a", "ca-central-1b", "ca-central-1d"])
+def test_subnet_plan_index_from_zone_id_not_position():
+    plan = subnet_plan("10.20.0.0/16", ["cac1-az1", "cac1-az2", "cac1-az4"])
     assert [s["index"] for s in plan if s["tier"] == "private"] == [0, 1, 3]
+    assert [s["name"] for s in plan if s["tier"] == "private"] == ["private-az1", "private-az2", "private-az4"]
     assert cidrs(plan, "private")[-1] == "10.20.96.0/19"
+    # use1-az4 is block 3 whatever zones come before it
+    [az4] = [s for s in subnet_plan("10.20.0.0/16", availability_zones("us-east-1")) if s["name"] == "private-az4"]
+    assert (az4["az_id"], az4["index"], az4["cidr"]) == ("use1-az4", 3, "10.20.96.0/19")
     # the same subnets whatever order the zones come in
-    assert subnet_plan("10.20.0.0/16", ["us-west-2c", "us-west-2a", "us-west-2b"]) == subnet_plan("10.20.0.0/16", AZS)
+    assert subnet_plan("10.20.0.0/16", ["usw2-az3", "usw2-az1", "usw2-az2"]) == subnet_plan("10.20.0.0/16", AZS)
+
+
+def test_subnet_plan_is_the_same_for_every_account():
+    """The plan holds zone ids only: nothing in it depends on how an account names its zones."""
+    plan = subnet_plan("10.20.0.0/16", availability_zones("us-east-1"))
+    assert all(set(s) == {"tier", "az_id", "cidr", "index", "name"} for s in plan)
+    assert sorted({s["az_id"] for s in plan}) == ["use1-az1", "use1-az2", "use1-az4"]
 
 
 @pytest.mark.parametrize("vpc", ["10.0.0.0/16", "172.16.0.0/18", "192.168.0.0/22"])
-def test_subnet_plan_six_zones_never_overlap(vpc):
-    zones = [f"us-east-1{c}" for c in "abcdef"]
+def test_subnet_plan_all_zones_never_overlap(vpc):
+    zones = availability_zones("us-east-1", 5)
     plan = subnet_plan(vpc, zones)
     nets = [ipaddress.ip_network(s["cidr"]) for s in plan]
     net = ipaddress.ip_network(vpc)
     reserved = list(net.subnets(prefixlen_diff=3))[6]
+    assert len(nets) == 10
     assert all(n.subnet_of(net) and not n.overlaps(reserved) for n in nets)
     assert cidrs_overlap([s["cidr"] for s in plan]) == []
     assert min(n.prefixlen for n in nets if nets) >= net.prefixlen + 3
@@ -152,18 +201,29 @@ def test_subnet_plan_bad_vpc_cidr(value, message):
 
 
 @pytest.mark.parametrize("azs, message", [
-    (["us-west-2a", "us-east-1b"], "platform_availability_zones: ['us-west-2a', 'us-east-1b'] mixes regions "
-                                   "(us-east-1, us-west-2); allowed: zones of one region"),
-    (["us-west-2a", "us-west-2a"], "platform_availability_zones: ['us-west-2a', 'us-west-2a'] lists 'us-west-2a' "
-                                   "twice; allowed: each zone once"),
-    (["us-west-2a", "us-west-2g"], "platform_availability_zones: 'us-west-2g' has zone letter 'g'; allowed: zone "
-                                   "letters a-f"),
-    (["us-west-2a", "usw2-az1"], "platform_availability_zones: 'usw2-az1' is not an availability zone name; "
-                                 "allowed: a region name followed by one letter a-f, e.g. 'us-west-2a'"),
-    (["us-west-2a"], "platform_availability_zones: ['us-west-2a'] has 1 zone; allowed: 2 to 6 zones (EKS and the "
-                     "load balancer need subnets in at least two)"),
-    ("us-west-2a", "platform_availability_zones: 'us-west-2a' is not a list; allowed: a list of 2 to 6 zone names "
-                   "of one region, e.g. ['us-west-2a', 'us-west-2b', 'us-west-2c']"),
+    (["usw2-az1", "use1-az2"], "platform_availability_zones: ['usw2-az1', 'use1-az2'] mixes regions "
+                               "(us-east-1, us-west-2); allowed: zones of one region"),
+    (["usw2-az1", "usw2-az1"], "platform_availability_zones: ['usw2-az1', 'usw2-az1'] lists 'usw2-az1' "
+                               "twice; allowed: each zone once"),
+    (["usw2-az1", "usw2-az7"], "platform_availability_zones: 'usw2-az7' has zone number 7; allowed: zone "
+                               "numbers 1 to 6 (az1 to az6)"),
+    (["usw2-az1", "usw2-az0"], "platform_availability_zones: 'usw2-az0' has zone number 0; allowed: zone "
+                               "numbers 1 to 6 (az1 to az6)"),
+    (["usw2-az1", "us-west-2b"], "platform_availability_zones: 'us-west-2b' is not an availability zone id; "
+                                 "allowed: a zone id such as 'usw2-az1' (zone names such as 'us-west-2a' map to "
+                                 "different zones in each account)"),
+    (["usw2-az1", None], "platform_availability_zones: None is not an availability zone id; allowed: a zone id "
+                         "such as 'usw2-az1' (zone names such as 'us-west-2a' map to different zones in each "
+                         "account)"),
+    (["usw2-az1"], "platform_availability_zones: ['usw2-az1'] has 1 zone; allowed: 2 to 6 zones (EKS and the "
+                   "load balancer need subnets in at least two)"),
+    ("usw2-az1", "platform_availability_zones: 'usw2-az1' is not a list; allowed: a list of 2 to 6 availability "
+                 "zone ids of one region, e.g. ['usw2-az1', 'usw2-az2', 'usw2-az3']"),
+    (["mars1-az1", "mars1-az2"], "platform_availability_zones: ['mars1-az1', 'mars1-az2'] are not zones of a "
+                                 f"supported region; allowed: the zone ids of {ALLOWED_REGIONS} in data/regions.yml"),
+    (["use1-az1", "use1-az3"], "platform_availability_zones: 'use1-az3' is not a zone the platform uses in "
+                               "us-east-1; allowed: use1-az1, use1-az2, use1-az4, use1-az5, use1-az6 "
+                               "(data/regions.yml says why a zone is left out)"),
 ])
 def test_subnet_plan_bad_zones(azs, message):
     with pytest.raises(AnsibleFilterError) as err:

@@ -62,10 +62,11 @@ def network_spec(names, cidr, tags=None):
     prefix = cidr.rsplit(".", 2)[0]
     return dict(
         vpc=dict(name=names["vpc"], cidr_block=cidr, tags=tags),
+        # Two subnets by zone id, as the vpc role gives them, and one by zone name.
         subnets=[
-            dict(cidr=prefix + ".0.0/20", az="us-west-2a", tags=dict(tags, Name="public-a", tier="public")),
-            dict(cidr=prefix + ".128.0/20", az="us-west-2a", tags=dict(tags, Name="private-a", tier="private")),
-            dict(cidr=prefix + ".144.0/20", az="us-west-2b", tags=dict(tags, Name="private-b", tier="private")),
+            dict(cidr=prefix + ".0.0/20", az_id="usw2-az1", tags=dict(tags, Name="public-az1", tier="public")),
+            dict(cidr=prefix + ".128.0/20", az_id="usw2-az1", tags=dict(tags, Name="private-az1", tier="private")),
+            dict(cidr=prefix + ".144.0/20", az="us-west-2a", tags=dict(tags, Name="private-a", tier="private")),
         ],
         internet_gateway=dict(tags=dict(tags, Name=names["igw"])),
         security_groups=[
@@ -135,6 +136,7 @@ def test_create_reads_back_as_specified(run_module, ec2, moto_endpoint, names, c
         subnet = subnets[view["cidr"]]
         assert subnet["SubnetId"] == view["id"]
         assert subnet["AvailabilityZone"] == view["az"]
+        assert subnet["AvailabilityZoneId"] == view["az_id"]
         assert subnet["MapPublicIpOnLaunch"] is False
         assert tags_of(subnet)["Name"] == view["name"]
 
@@ -306,7 +308,7 @@ def test_an_interrupted_run_adopts_what_it_made(run_module, ec2, moto_endpoint, 
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": names["vpc"]}]}])["Vpc"]
     lone = ec2.create_internet_gateway(TagSpecifications=[
         {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": names["igw"]}]}])["InternetGateway"]
-    subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock=spec["subnets"][0]["cidr"], AvailabilityZone="us-west-2a")["Subnet"]
+    subnet = ec2.create_subnet(VpcId=vpc["VpcId"], CidrBlock=spec["subnets"][0]["cidr"], AvailabilityZoneId="usw2-az1")["Subnet"]
     result = run_module(vpc_network, base(moto_endpoint, **spec))
     assert not result.get("failed"), result
     assert result["vpc"]["id"] == vpc["VpcId"]
@@ -372,6 +374,16 @@ def test_delete_removes_every_part_and_a_second_delete_is_a_no_op(run_module, ec
     (lambda s: s["security_groups"][0]["rules"].append(dict(proto="tcp", ports=["x"], cidr_ip="10.0.0.0/8")), "cannot read port"),
     (lambda s: s["security_groups"][0]["rules"].append(dict(proto="tcp", ports=[1])), "needs a source or destination"),
     (lambda s: s["subnets"][0]["tags"].update({"aws:x": "y"}), "not starting with 'aws:'"),
+    (lambda s: s["subnets"][0].update(az="us-west-2b"),
+     "Invalid value for option 'subnets[0].az_id': 'usw2-az1'. Allowed: az or az_id, not both"),
+    (lambda s: s["subnets"][0].update(az_id="us-west-2b"),
+     "Invalid value for option 'subnets[0].az_id': 'us-west-2b'. Allowed: an availability zone id such as usw2-az1."),
+    (lambda s: s["subnets"][2].update(az="usw2-az2"),
+     "Invalid value for option 'subnets[2].az': 'usw2-az2'. Allowed: an availability zone name such as us-west-2a "
+     "(or give the zone's id as az_id, such as usw2-az1)."),
+    (lambda s: s["subnets"][0].pop("az_id"),
+     "Invalid value for option 'subnets[0].az_id': None. Allowed: an availability zone id such as usw2-az1 (or a zone "
+     "name as az)."),
 ])
 def test_bad_input_fails_before_any_call(run_module, moto_endpoint, names, cidr, api_calls, change, fragment):
     spec = copy.deepcopy(network_spec(names, cidr))
@@ -380,6 +392,120 @@ def test_bad_input_fails_before_any_call(run_module, moto_endpoint, names, cidr,
     assert result["failed"] is True
     assert fragment in result["msg"]
     assert api_calls == []
+
+
+def test_subnets_by_zone_id_are_created_with_the_id(run_module, ec2, moto_endpoint, names, cidr, monkeypatch):
+    """CreateSubnet gets AvailabilityZoneId for a subnet given by id, AvailabilityZone for one given by name."""
+    import botocore.client
+
+    sent = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation, params):
+        if operation == "CreateSubnet":
+            sent.append({k: v for k, v in params.items() if k.startswith("AvailabilityZone")})
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    first, _second = build(run_module, moto_endpoint, names, cidr)
+    assert sent == [{"AvailabilityZoneId": "usw2-az1"}, {"AvailabilityZoneId": "usw2-az1"},
+                    {"AvailabilityZone": "us-west-2a"}]
+    # both are reported: the account's name of the zone and its id
+    by_cidr = {s["cidr"]: s for s in first["subnets"]}
+    [subnet] = ec2.describe_subnets(SubnetIds=[first["subnets"][0]["id"]])["Subnets"]
+    assert (by_cidr[subnet["CidrBlock"]]["az"], by_cidr[subnet["CidrBlock"]]["az_id"]) == (
+        subnet["AvailabilityZone"], "usw2-az1")
+    assert first["subnets"][2]["az"] == "us-west-2a" and first["subnets"][2]["az_id"]
+
+
+def test_a_subnet_in_another_zone_id_is_an_error(run_module, ec2, moto_endpoint, names, cidr, api_calls):
+    """A subnet of the plan's CIDR in another zone (by id) cannot move: the run names both and changes nothing."""
+    spec = network_spec(names, cidr)
+    first = run_module(vpc_network, base(moto_endpoint, **spec))
+    assert not first.get("failed"), first
+    [made] = ec2.describe_subnets(SubnetIds=[first["subnets"][0]["id"]])["Subnets"]
+    [by_name] = ec2.describe_subnets(SubnetIds=[first["subnets"][2]["id"]])["Subnets"]
+    moved = copy.deepcopy(spec)
+    moved["subnets"][0]["az_id"] = "usw2-az3"
+    moved["subnets"][2]["az"] = "us-west-2c"
+    # a tag change that must not be made: the run stops before touching any subnet
+    moved["subnets"][1]["tags"]["tier"] = "changed"
+    api_calls.clear()
+    result = run_module(vpc_network, base(moto_endpoint, **moved))
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "Subnet %s (%s) is in usw2-az1 (%s in this account), not in usw2-az3; subnet %s (%s) is in %s (us-west-2a in "
+        "this account), not in us-west-2c: a subnet cannot move. Delete it first or change the plan."
+        % (spec["subnets"][0]["cidr"], made["SubnetId"], made["AvailabilityZone"],
+           spec["subnets"][2]["cidr"], by_name["SubnetId"], by_name["AvailabilityZoneId"]))
+    assert mutating(api_calls) == []
+    # the same zone by its name is the same zone
+    same = copy.deepcopy(spec)
+    same["subnets"][0].pop("az_id")
+    same["subnets"][0]["az"] = made["AvailabilityZone"]
+    again = run_module(vpc_network, base(moto_endpoint, **same))
+    assert not again.get("failed"), again
+    assert again["changed"] is False, again["actions"]
+
+
+def test_zone_ids_of_an_account_that_names_its_zones_its_own_way(run_module, stub_client):
+    """Stubber (botocore's EC2 service model): an account whose us-west-2a is usw2-az3, not moto's usw2-az2.
+
+    The module compares and creates by id and never derives an id from a name: a subnet of the
+    plan's CIDR in the right id passes whatever the account calls it, one in another id is an
+    error naming the id and the account's name for it, and a new subnet is created with
+    AvailabilityZoneId alone.
+    """
+    vpc_id = "vpc-0123456789abcdef0"
+    existing = {"SubnetId": "subnet-0aaaaaaaaaaaaaaaa", "VpcId": vpc_id, "CidrBlock": "10.20.0.0/19",
+                "AvailabilityZone": "us-west-2a", "AvailabilityZoneId": "usw2-az3", "State": "available",
+                "MapPublicIpOnLaunch": False, "Tags": [{"Key": "Name", "Value": "private-az3"}]}
+    created = {"SubnetId": "subnet-0bbbbbbbbbbbbbbbb", "VpcId": vpc_id, "CidrBlock": "10.20.32.0/19",
+               "AvailabilityZone": "us-west-2c", "AvailabilityZoneId": "usw2-az2", "State": "available",
+               "MapPublicIpOnLaunch": False, "Tags": [{"Key": "Name", "Value": "private-az2"}]}
+    stubber = stub_client("ec2")
+    stubber.add_response("describe_subnets", {"Subnets": [existing]},
+                         {"Filters": [{"Name": "vpc-id", "Values": [vpc_id]}]})
+    stubber.add_response("create_subnet", {"Subnet": created}, {
+        "VpcId": vpc_id, "CidrBlock": "10.20.32.0/19", "AvailabilityZoneId": "usw2-az2",
+        "TagSpecifications": [{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "private-az2"}]}]})
+    stubber.activate()
+    result = run_module(vpc_network, dict(vpc_id=vpc_id, region=REGION, subnets=[
+        dict(cidr="10.20.0.0/19", az_id="usw2-az3", tags={"Name": "private-az3"}),
+        dict(cidr="10.20.32.0/19", az_id="usw2-az2", tags={"Name": "private-az2"}),
+    ]))
+    assert not result.get("failed"), result
+    stubber.assert_no_pending_responses()
+    assert [(s["id"], s["az"], s["az_id"]) for s in result["subnets"]] == [
+        ("subnet-0aaaaaaaaaaaaaaaa", "us-west-2a", "usw2-az3"), ("subnet-0bbbbbbbbbbbbbbbb", "us-west-2c", "usw2-az2")]
+    assert result["actions"] == ["create subnet 10.20.32.0/19 in usw2-az2"]
+
+
+def test_a_subnet_by_name_in_another_zone_id_is_named_by_both(run_module, stub_client):
+    """Stubber: the plan asks for usw2-az1; the account's subnet of that CIDR was made as us-west-2a, which
+    this account maps to usw2-az3. The error names the id and the name; nothing is changed."""
+    vpc_id = "vpc-0123456789abcdef0"
+    existing = {"SubnetId": "subnet-0aaaaaaaaaaaaaaaa", "VpcId": vpc_id, "CidrBlock": "10.20.0.0/19",
+                "AvailabilityZone": "us-west-2a", "AvailabilityZoneId": "usw2-az3", "State": "available"}
+    stubber = stub_client("ec2")
+    stubber.add_response("describe_subnets", {"Subnets": [existing]},
+                         {"Filters": [{"Name": "vpc-id", "Values": [vpc_id]}]})
+    stubber.activate()
+    result = run_module(vpc_network, dict(vpc_id=vpc_id, region=REGION, subnets=[
+        dict(cidr="10.20.0.0/19", az_id="usw2-az1")]))
+    assert result["failed"] is True
+    assert result["msg"] == ("Subnet 10.20.0.0/19 (subnet-0aaaaaaaaaaaaaaaa) is in usw2-az3 (us-west-2a in this account), "
+                             "not in usw2-az1: a subnet cannot move. Delete it first or change the plan.")
+    stubber.assert_no_pending_responses()
+
+
+def test_check_mode_reports_the_zone_that_was_given(run_module, moto_endpoint, names, cidr, api_calls):
+    result = run_module(vpc_network, base(moto_endpoint, _ansible_check_mode=True, **network_spec(names, cidr)))
+    assert not result.get("failed"), result
+    assert mutating(api_calls) == []
+    assert [(s["az"], s["az_id"]) for s in result["subnets"]] == [
+        (None, "usw2-az1"), (None, "usw2-az1"), ("us-west-2a", None)]
+    assert "create subnet %s in usw2-az1" % result["subnets"][0]["cidr"] in result["actions"]
 
 
 def test_a_rule_naming_an_unknown_group_fails(run_module, moto_endpoint, names, cidr):
@@ -400,6 +526,8 @@ def test_info_reads_the_network_back_the_same_way(run_module, moto_endpoint, nam
     assert len(api_calls) == 7
     assert info["vpc"]["id"] == first["vpc"]["id"]
     assert sorted(s["id"] for s in info["subnets"]) == sorted(s["id"] for s in first["subnets"])
+    assert sorted((s["az"], s["az_id"]) for s in info["subnets"]) == sorted((s["az"], s["az_id"]) for s in first["subnets"])
+    assert {s["az_id"] for s in info["subnets"] if s["id"] != first["subnets"][2]["id"]} == {"usw2-az1"}
     assert info["internet_gateway"]["id"] == first["internet_gateway"]["id"]
     ours = {g["name"]: g["id"] for g in info["security_groups"]}
     assert {g["name"]: g["id"] for g in first["security_groups"]}.items() <= ours.items()
