@@ -1,0 +1,548 @@
+# Copyright (c) HoneyHive
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""IAM enforced: every request of a role session is evaluated as AWS evaluates it.
+
+:class:`IamEnforcement` is the strict behaviour ``iam``. For each request signed by an
+assumed-role session it asks authz.py what AWS authorizes (actions, resource ARNs, condition
+keys, the implicit ``iam:PassRole`` and KMS checks), reads the role's identity policies (its
+inline policies and the default versions of its attached managed policies) and permissions
+boundary from moto's IAM backend in this process, and evaluates them with policy.py,
+together with a KMS key policy where the resource is a key. A request that is not allowed is
+answered, instead of moto, with the service's own access-denied error in its wire format::
+
+    User: arn:aws:sts::111122223333:assumed-role/R/S is not authorized to perform:
+    iam:PutRolePolicy on resource: arn:aws:iam::111122223333:role/R with an explicit deny
+    in an identity-based policy
+
+Requests made with static keys (the harness's administrator, kind ``root``) are not
+restricted, except ``sts:AssumeRole``, which is checked for every caller: the target role's
+trust policy must allow the caller (a trust in the caller's account root also needs the
+caller's own identity policy to allow ``sts:AssumeRole``), with ``sts:ExternalId``,
+``sts:RoleSessionName``, ``DurationSeconds`` within the role's ``MaxSessionDuration`` and one
+hour for role chaining, and the role visible to STS yet.
+
+Visibility protocol: a behaviour that models eventual consistency may define
+``visible(kind, key, call) -> bool``; this behaviour asks it ``visible("iam:role", role_arn,
+call)`` before AssumeRole and answers AccessDenied, as AWS does for a role created moments
+ago, while it says False.
+
+Usage: every decision is recorded per role (action, resource, the statements that allowed
+or denied it). ``GET /_aws/iam/usage`` answers it as JSON (see :meth:`IamEnforcement.usage`),
+``POST /_aws/iam/usage/reset`` clears it; ``scripts/iam_usage.py`` prints the report.
+
+Nothing is ignored silently: an operation with no rule in authz.py, a condition key that
+cannot be evaluated, or a policy that cannot be parsed denies the request with a message
+that names the cause.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+
+from . import authz, core, wire
+from .policy import Caller, PolicyError, Request, UnevaluableCondition, evaluate, parse_policy
+
+DEFAULT_ACCOUNT = "123456789012"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+_IAM_READ = re.compile(r"^(Get|List|Describe|Generate|Simulate)")
+
+
+# ---------------------------------------------------------------------------------------------
+# moto's state
+
+
+def _backend(backends, account, region):
+    try:
+        return backends[account][region]
+    except KeyError:
+        return None
+
+
+def _partition(region):
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+class MotoState(authz.State):
+    """authz.State over moto's backends in this process."""
+
+    def iam(self, account, partition="aws"):
+        from moto.iam.models import iam_backends
+
+        accounts = iam_backends[account]
+        for name in (partition, "global"):
+            try:
+                return accounts[name]
+            except KeyError:
+                continue
+        return None
+
+    def role_object(self, account, name, partition="aws"):
+        backend = self.iam(account, partition)
+        if backend is None:
+            return None
+        for role in list(backend.roles.values()):
+            if role.name == name:
+                return role
+        return None
+
+    def role(self, account, name):
+        role = self.role_object(account, name)
+        if role is None:
+            return None
+        return {"arn": role.arn, "boundary": role.permissions_boundary_arn or "",
+                "tags": {t["Key"]: t["Value"] for t in role.tags or []},
+                "trust": role.assume_role_policy_document,
+                "max_session": int(role.max_session_duration or 3600), "id": role.id}
+
+    def kms_key(self, account, region, ref):
+        from moto.kms.models import kms_backends
+
+        if isinstance(ref, str) and ref.startswith("arn:"):
+            parts = ref.split(":")
+            account, region = parts[4] or account, parts[3] or region
+        backend = _backend(kms_backends, account, region)
+        if backend is None:
+            return None
+        try:
+            key_id = backend.any_id_to_key_id(ref)
+        except Exception:  # an alias that names no key
+            return None
+        key = backend.keys.get(key_id)
+        if key is None:
+            return None
+        tags = {t["TagKey"]: t["TagValue"] for t in backend.tagger.list_tags_for_resource(key_id).get("Tags", [])}
+        return {"arn": key.arn, "policy": key.policy, "tags": tags,
+                "aws_managed": getattr(key, "key_manager", "CUSTOMER") == "AWS"}
+
+    def secret(self, account, region, ref):
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        backend = _backend(secretsmanager_backends, account, region)
+        if backend is None or not ref:
+            return None
+        secret = backend.secrets.get(ref)
+        if secret is None:
+            return None
+        return {"arn": secret.arn, "kms_key_id": getattr(secret, "kms_key_id", None),
+                "tags": {t["Key"]: t["Value"] for t in getattr(secret, "tags", None) or []}}
+
+    def tags(self, arn):
+        parts = arn.split(":", 5)
+        if len(parts) < 6:
+            return None
+        _, partition, service, region, account, resource = parts
+        try:
+            if service == "iam":
+                kind, _, rest = resource.partition("/")
+                if kind == "role":
+                    role = self.role_object(account, rest.rsplit("/", 1)[-1], partition)
+                    return {} if role is None else {t["Key"]: t["Value"] for t in role.tags or []}
+                if kind == "policy":
+                    backend = self.iam(account, partition)
+                    policy = backend.managed_policies.get(arn) if backend else None
+                    return {} if policy is None else {k: v["Value"] if isinstance(v, dict) else v
+                                                      for k, v in (policy.tags or {}).items()}
+                return None
+            if service == "ec2":
+                from moto.ec2.models import ec2_backends
+
+                backend = _backend(ec2_backends, account, region)
+                resource_id = resource.rsplit("/", 1)[-1]
+                if resource_id == "*":
+                    return {}
+                return dict(backend.tags.get(resource_id, {})) if backend else {}
+            if service == "kms" and "key/" in resource:
+                key = self.kms_key(account, region, arn)
+                return {} if key is None else key["tags"]
+            if service == "secretsmanager":
+                found = self.secret(account, region, arn)
+                return {} if found is None else found["tags"]
+        except Exception:  # state not readable: the key cannot be told
+            return None
+        return None
+
+    def lookup(self, kind, account, region, ref):
+        try:
+            if kind == "route-table-of-association":
+                from moto.ec2.models import ec2_backends
+
+                backend = _backend(ec2_backends, account, region)
+                for table in list(backend.route_tables.values()):
+                    if ref in getattr(table, "_associations", {}):
+                        return table.id
+                return None
+            if kind == "security-group-by-name":
+                from moto.ec2.models import ec2_backends
+
+                backend = _backend(ec2_backends, account, region)
+                for group in backend.describe_security_groups(filters={"group-name": [ref]}):
+                    return group.id
+                return None
+        except Exception:
+            return None
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Principals
+
+
+def resolve_principal(call):
+    """``call.principal`` when the credentials behaviour set it; otherwise found from the
+    access key of the signature in moto's STS state (static keys: the default account's root)."""
+    if call.principal is not None:
+        return call.principal
+    key = call.access_key
+    if not key:
+        match = _CREDENTIAL.search(call.header("Authorization") or "")
+        key = match.group(1) if match else ""
+    if not key:
+        return None
+    try:
+        from moto.iam.models import get_account_id_from
+        from moto.sts.models import sts_backends
+
+        account = get_account_id_from(key)
+        partition = _partition(call.region or "us-east-1")
+        for assumed in list(sts_backends[account][partition].assumed_roles):
+            if assumed.access_key_id == key:
+                role_account = assumed.role_arn.split(":")[4] or account
+                name = assumed.role_arn.rsplit("/", 1)[-1]
+                return core.Principal(kind="assumed-role", account=role_account,
+                                      arn="arn:%s:sts::%s:assumed-role/%s/%s" % (
+                                          partition, role_account, name, assumed.session_name),
+                                      access_key=key, role_arn=assumed.role_arn,
+                                      session_name=assumed.session_name)
+    except Exception:  # noqa: BLE001 - no moto state in this process
+        return None
+    account = call.header("x-moto-account-id") or DEFAULT_ACCOUNT
+    return core.Principal(kind="root", account=account, arn="arn:aws:iam::%s:root" % account, access_key=key)
+
+
+def caller_of(principal, state):
+    """The policy.Caller of a core.Principal (role tags become principal tags)."""
+    if principal.kind == "assumed-role":
+        tags = {}
+        role = state.role(principal.account, principal.role_name) if principal.role_arn else None
+        if role:
+            tags = dict(role.get("tags") or {})
+            tags["__role_id__"] = role.get("id", "AROA")
+        return Caller(kind="assumed-role", account=principal.account, arn=principal.arn,
+                      role_arn=role["arn"] if role else principal.role_arn,
+                      session_name=principal.session_name, tags=tags)
+    return Caller(kind=principal.kind, account=principal.account, arn=principal.arn)
+
+
+# ---------------------------------------------------------------------------------------------
+# Usage
+
+
+class Usage:
+    """What each role's requests needed, and which statements decided."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.actions = defaultdict(Counter)          # role -> action -> count
+            self.resources = defaultdict(lambda: defaultdict(set))  # role -> action -> {arn}
+            self.statements = defaultdict(lambda: defaultdict(Counter))  # role -> "policy/sid" -> action
+            self.denied = defaultdict(list)              # role -> [{action, resource, message}]
+            self.policies = {}                           # role -> {policy name: raw document}
+            self.requests = 0
+            self.evaluations = 0
+            self.seconds = 0.0
+
+    def record(self, role, decisions):
+        """One request's ``[(check, decision)]``: each action counts once per request."""
+        with self.lock:
+            self.evaluations += len(decisions)
+            counted = set()
+            for check, decision in decisions:
+                if decision.allowed:
+                    if check.action not in counted:
+                        self.actions[role][check.action] += 1
+                        counted.add(check.action)
+                    if len(self.resources[role][check.action]) < 50:
+                        self.resources[role][check.action].add(check.resource)
+                for policy, sid in (decision.allowed_by if decision.allowed else decision.denied_by):
+                    self.statements[role]["%s/%s" % (policy, sid)][check.action] += 1
+
+    def deny(self, role, action, resource, message):
+        with self.lock:
+            if len(self.denied[role]) < 200:
+                self.denied[role].append({"action": action, "resource": resource, "message": message})
+
+    def as_dict(self):
+        with self.lock:
+            roles = set(self.actions) | set(self.denied) | set(self.policies)
+            return {
+                "requests": self.requests, "evaluations": self.evaluations,
+                "ms_per_request": round(self.seconds * 1000 / self.requests, 3) if self.requests else 0.0,
+                "roles": {role: {
+                    "actions": dict(sorted(self.actions[role].items())),
+                    "resources": {a: sorted(r) for a, r in sorted(self.resources[role].items())},
+                    "statements": {k: dict(v) for k, v in sorted(self.statements[role].items())},
+                    "denied": list(self.denied[role]),
+                    "policies": self.policies.get(role, {}),
+                } for role in sorted(roles)},
+            }
+
+
+# ---------------------------------------------------------------------------------------------
+# The behaviour
+
+
+class IamEnforcement(core.Behaviour):
+    """The strict behaviour ``iam`` (see the module docstring)."""
+
+    name = "iam"
+
+    def __init__(self, strict, state=None):
+        super().__init__(strict)
+        self.state = state or MotoState()
+        self.usage = Usage()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._roles = {}       # (account, role name) -> (generation, identity, boundary, raw)
+        self._parsed = {}      # (name, kind, document) -> Policy
+
+    # -- policies ------------------------------------------------------------------------------
+
+    def _parse(self, document, name, kind):
+        token = (name, kind, document if isinstance(document, str) else json.dumps(document, sort_keys=True))
+        found = self._parsed.get(token)
+        if found is None:
+            found = parse_policy(document, name, kind)
+            if len(self._parsed) > 2000:
+                self._parsed.clear()
+            self._parsed[token] = found
+        return found
+
+    def role_policies(self, account, role_name, partition="aws"):
+        """``(identity policies, boundary or None, {name: document})`` of a role, cached until
+        the next IAM write."""
+        key = (account, role_name)
+        with self._lock:
+            cached = self._roles.get(key)
+            if cached and cached[0] == self._generation:
+                return cached[1], cached[2], cached[3]
+            generation = self._generation
+        role = self.state.role_object(account, role_name, partition) if hasattr(self.state, "role_object") else None
+        identity, raw, boundary = [], {}, None
+        if role is not None:
+            for name, document in sorted(role.policies.items()):
+                raw[name] = document
+                identity.append(self._parse(document, name, "identity"))
+            for arn, policy in sorted(role.managed_policies.items()):
+                document = _default_document(policy)
+                label = arn.rsplit("/", 1)[-1] if ":aws:policy/" in arn else arn.rsplit(":policy/", 1)[-1]
+                raw[label] = document
+                identity.append(self._parse(document, label, "identity"))
+            if role.permissions_boundary_arn:
+                backend = self.state.iam(account, partition)
+                policy = backend.managed_policies.get(role.permissions_boundary_arn) if backend else None
+                if policy is None:
+                    raise PolicyError("the permissions boundary %s of role %s does not exist"
+                                      % (role.permissions_boundary_arn, role_name))
+                label = "boundary " + role.permissions_boundary_arn.rsplit("/", 1)[-1]
+                raw[label] = _default_document(policy)
+                boundary = self._parse(raw[label], label, "boundary")
+        with self._lock:
+            self._roles[key] = (generation, identity, boundary, raw)
+        return identity, boundary, raw
+
+    def invalidate(self):
+        with self._lock:
+            self._generation += 1
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def before(self, call):
+        if not call.operation or call.service in ("moto", "unknown"):
+            return None
+        started = time.perf_counter()
+        try:
+            if call.service == "sts" and call.operation == "AssumeRole":
+                return self._assume_role(call)
+            principal = resolve_principal(call)
+            if principal is None or principal.kind != "assumed-role":
+                return None
+            return self._authorize(call, principal)
+        finally:
+            elapsed = time.perf_counter() - started
+            with self.usage.lock:
+                self.usage.requests += 1
+                self.usage.seconds += elapsed
+
+    def after(self, call, answer):
+        if call.service == "iam" and call.operation and not _IAM_READ.match(call.operation) and answer.status < 400:
+            self.invalidate()
+        return answer
+
+    def control(self, method, path, body):
+        if path.rstrip("/") == "/_aws/iam/usage" and method in ("GET", "HEAD"):
+            return _json_answer(200, self.usage.as_dict())
+        if path.rstrip("/") == "/_aws/iam/usage/reset" and method == "POST":
+            self.usage.reset()
+            return _json_answer(200, {"status": "ok"})
+        return None
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def _deny(self, call, message, role=""):
+        self.usage.deny(role, "%s:%s" % (authz.iam_prefix(call.service), call.operation), "", message)
+        call.notes["iam"] = message
+        status, headers, body = wire.access_denied(call.kind, call.model, message)
+        return core.Answer(status, headers, body)
+
+    def _authorize(self, call, principal):
+        caller = caller_of(principal, self.state)
+        role_key = caller.role_arn or principal.role_arn
+        subject = "User: %s is not authorized to perform: %s:%s" % (
+            caller.arn, authz.iam_prefix(call.service), call.operation)
+        try:
+            params = call.params
+            checks = authz.checks(call.service, call.operation, params, call.region, caller, self.state)
+        except authz.NoRule as exc:
+            return self._deny(call, "%s because %s" % (subject, exc), role_key)
+        except (authz.AuthzError, ValueError) as exc:
+            return self._deny(call, "%s because the strict local AWS cannot tell what AWS authorizes: %s"
+                              % (subject, exc), role_key)
+        try:
+            identity, boundary, raw = self.role_policies(principal.account, principal.role_name,
+                                                        _partition(call.region or "us-east-1"))
+        except PolicyError as exc:
+            return self._deny(call, "%s because a policy of the role cannot be evaluated: %s" % (subject, exc),
+                              role_key)
+        with self.usage.lock:
+            self.usage.policies[role_key] = raw
+        decisions = []
+        for check in checks:
+            decision = self._evaluate(check, caller, identity, boundary)
+            if isinstance(decision, str):
+                return self._deny(call, decision, role_key)
+            decisions.append((check, decision))
+        self.usage.record(role_key, decisions)
+        for check, decision in decisions:
+            if not decision.allowed:
+                message = decision.message()
+                if check.implicit:
+                    message += " (needed by %s:%s: %s)" % (authz.iam_prefix(call.service), call.operation,
+                                                           check.implicit)
+                self.usage.deny(role_key, check.action, check.resource, message)
+                call.notes["iam"] = message
+                status, headers, body = wire.access_denied(call.kind, call.model, message)
+                return core.Answer(status, headers, body)
+        call.notes["iam"] = "allowed"
+        return None
+
+    def _evaluate(self, check, caller, identity, boundary, caller_is_root=None):
+        """A policy.Decision, or the message of a deny for a check that cannot be evaluated."""
+        request = Request(check.action, check.resource, caller, check.context, check.resolvable)
+        resource_policy = None
+        try:
+            if check.resource_policy is not None:
+                resource_policy = self._parse(check.resource_policy, check.resource_policy_name or "resource policy",
+                                              "resource")
+            return evaluate(request, identity, boundary, resource_policy, check.resource_account,
+                            check.resource_required, caller_is_root=caller_is_root)
+        except UnevaluableCondition as exc:
+            return ("User: %s is not authorized to perform: %s on resource: %s because the strict local AWS "
+                    "cannot evaluate %s" % (caller.arn, check.action, check.resource, exc))
+        except PolicyError as exc:
+            return ("User: %s is not authorized to perform: %s on resource: %s because a policy cannot be "
+                    "evaluated: %s" % (caller.arn, check.action, check.resource, exc))
+
+    # -- sts:AssumeRole --------------------------------------------------------------------------
+
+    def _assume_role(self, call):
+        principal = resolve_principal(call)
+        if principal is None:
+            return None
+        params = call.params
+        role_arn = params.get("RoleArn") or ""
+        caller = caller_of(principal, self.state)
+        denied = "User: %s is not authorized to perform: sts:AssumeRole on resource: %s" % (caller.arn, role_arn)
+        parts = role_arn.split(":", 5)
+        if len(parts) < 6 or not parts[5].startswith("role/"):
+            return self._validation(call, "%s is invalid" % role_arn)
+        account, role_name = parts[4], parts[5].rsplit("/", 1)[-1]
+        role = self.state.role(account, role_name)
+        if role is None or role["arn"] != role_arn:
+            return self._deny(call, denied, caller.role_arn or caller.arn)
+        visible = self._visible(call, role_arn)
+        if visible is False:
+            return self._deny(call, denied, caller.role_arn or caller.arn)
+        duration = params.get("DurationSeconds")
+        if duration is not None:
+            if duration < 900 or duration > 43200:
+                return self._validation(call, "1 validation error detected: Value '%d' at 'durationSeconds' failed to "
+                                        "satisfy constraint: Member must have value %s" % (
+                                            duration, "greater than or equal to 900" if duration < 900
+                                            else "less than or equal to 43200"))
+            if caller.kind == "assumed-role" and duration > 3600:
+                return self._validation(call, "The requested DurationSeconds exceeds the 1 hour session limit "
+                                        "for roles assumed by role chaining.")
+            if duration > role["max_session"]:
+                return self._validation(call, "The requested DurationSeconds exceeds the MaxSessionDuration set "
+                                        "for this role.")
+        try:
+            checks = authz.checks("sts", "AssumeRole", params, call.region, caller, self.state)
+        except authz.AuthzError as exc:
+            return self._deny(call, "%s because %s" % (denied, exc), caller.role_arn or caller.arn)
+        identity, boundary = [], None
+        if caller.kind == "assumed-role":
+            try:
+                identity, boundary, raw = self.role_policies(principal.account, principal.role_name,
+                                                            _partition(call.region or "us-east-1"))
+            except PolicyError as exc:
+                return self._deny(call, "%s because a policy of the role cannot be evaluated: %s" % (denied, exc),
+                                  caller.role_arn)
+            with self.usage.lock:
+                self.usage.policies[caller.role_arn] = raw
+        for check in checks:
+            if check.action == "sts:AssumeRole":
+                check.resource_policy = role["trust"]
+                check.resource_policy_name = "trust policy of %s" % role_arn
+                check.resource_required = True
+                check.resource_account = account
+            decision = self._evaluate(check, caller, identity, boundary)
+            if isinstance(decision, str):
+                return self._deny(call, decision, caller.role_arn or caller.arn)
+            self.usage.record(caller.role_arn or caller.arn, [(check, decision)])
+            if not decision.allowed:
+                message = denied if check.action == "sts:AssumeRole" else decision.message()
+                self.usage.deny(caller.role_arn or caller.arn, check.action, check.resource, message)
+                return self._deny(call, message, caller.role_arn or caller.arn)
+        call.notes["iam"] = "allowed"
+        return None
+
+    def _visible(self, call, role_arn):
+        for behaviour in self.strict.active():
+            visible = getattr(behaviour, "visible", None)
+            if visible is not None and behaviour is not self:
+                return bool(visible("iam:role", role_arn, call))
+        return None
+
+    @staticmethod
+    def _validation(call, message):
+        status, headers, body = wire.error_response(call.kind, 400, "ValidationError", message, call.model)
+        return core.Answer(status, headers, body)
+
+
+def _default_document(policy):
+    for version in policy.versions:
+        if version.version_id == policy.default_version_id:
+            return version.document
+    return policy.versions[0].document if policy.versions else "{}"
+
+
+def _json_answer(status, payload):
+    body = json.dumps(payload, default=str).encode()
+    return core.Answer(status, [("Content-Type", "application/json")], body)
