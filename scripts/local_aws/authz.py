@@ -19,7 +19,9 @@ does this module:
   encryption, CloudWatch Logs and SQS with a key): ``kms:*`` checks on the key ARN with
   ``kms:ViaService`` and ``kms:CallerAccount``, evaluated against the key policy as well;
 * tag-on-create: a create call that carries tags also needs the service's tagging action
-  (``iam:TagRole``, ``ec2:CreateTags`` with ``ec2:CreateAction``, ``kms:TagResource`` ...).
+  where AWS documents it as a dependent action in the catalogue (``ec2:CreateTags`` with
+  ``ec2:CreateAction``, ``kms:TagResource``, ``rds:AddTagsToResource`` ...), and
+  ``sts:TagSession`` for session tags.
 
 The operations covered are listed in ``operations.yml`` beside this file (the calls of a
 converge and a teardown, and those the coming phases will make); an operation without a
@@ -49,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-__all__ = ["AuthzError", "NoRule", "Check", "State", "Catalogue", "CATALOGUE", "checks", "rules",
+__all__ = ["AuthzError", "Absent", "NoRule", "Check", "State", "Catalogue", "CATALOGUE", "checks", "rules",
            "operations", "iam_prefix", "OPERATIONS_FILE"]
 
 OPERATIONS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "operations.yml")
@@ -68,6 +70,12 @@ def iam_prefix(service):
 
 class AuthzError(ValueError):
     """A request this module cannot turn into what AWS authorizes (fails closed)."""
+
+
+class Absent(AuthzError):
+    """The request names something that does not exist, which the service itself answers
+    (KMS ``NotFoundException`` for an unknown key or alias, EC2 for an unknown
+    association): nothing is authorized, the emulator answers the request."""
 
 
 class NoRule(AuthzError):
@@ -521,7 +529,7 @@ def checks(service, operation, params, region, caller, state=None):
             for values in _expand(ask, rtype, spec):
                 arn = ask.arn(prefix, rtype, **values)
                 out.append(_check(ask, action, arn, rtype, extra_ctx, rule.covered, tags=tags))
-    if rule.tag_action and tags:
+    if rule.tag_action and tags and _needs_tag_action(action, rule.tag_action):
         for check in list(out):
             if check.rtype and _key_in("aws:RequestTag/x", check.supported):
                 ctx = {"ec2:CreateAction": operation} if rule.tag_action == "ec2:CreateTags" else {}
@@ -534,6 +542,20 @@ def checks(service, operation, params, region, caller, state=None):
         if check.action.startswith("kms:") and check.resource != "*" and check.resource_policy is None:
             _attach_key_policy(ask, check)
     return out
+
+
+# Tag-on-create checks AWS documents outside the catalogue's dependent actions.
+_TAG_ON_CREATE = frozenset({("sts:AssumeRole", "sts:TagSession")})
+
+
+def _needs_tag_action(action, tag_action):
+    """A create with tags needs the tagging action where AWS documents it: the catalogue's
+    dependent actions of ``action`` (EC2, RDS, ElastiCache, KMS, CloudTrail, WAF ...), and
+    sts:TagSession for session tags."""
+    if (action, tag_action) in _TAG_ON_CREATE:
+        return True
+    return any(tag_action in spec["dependent_actions"]
+               for spec in CATALOGUE.privilege(action)["resource_types"].values())
 
 
 def _dynamic(ask, prefix, marker):
@@ -630,8 +652,7 @@ def kms_use(actions, via, key_getter):
         if key is None:
             if str(ref).startswith("alias/aws/"):
                 return []  # an AWS managed key: its policy allows the account's use via the service
-            raise AuthzError("%s %s: the KMS key %s cannot be found to authorize its use"
-                             % (ask.service, ask.operation, ref))
+            raise Absent("%s %s: the KMS key %s does not exist" % (ask.service, ask.operation, ref))
         if key.get("aws_managed"):
             return []
         out = []
@@ -718,9 +739,7 @@ def _kms_key_arn(param):
         if key is None:
             if ref.startswith("arn:") and ":key/" in ref:
                 return ref.split(":key/", 1)[1]
-            if re.fullmatch(r"[0-9a-f-]{36}|mrk-[0-9a-f]{32}", ref):
-                return ref
-            raise AuthzError("%s %s: the KMS key %s cannot be resolved" % (ask.service, ask.operation, ref))
+            raise Absent("%s %s: the KMS key %s does not exist" % (ask.service, ask.operation, ref))
         return key["arn"].split(":key/", 1)[1]
 
     return get
@@ -873,7 +892,7 @@ def _security_group(ask):
     name = ask.need("GroupName")
     found = ask.state.lookup("security-group-by-name", ask.account, ask.region, name)
     if not found:
-        raise AuthzError("ec2 %s: the security group named %s cannot be found" % (ask.operation, name))
+        raise Absent("ec2 %s: the security group named %s does not exist" % (ask.operation, name))
     return found
 
 
@@ -939,8 +958,7 @@ def _association_route_table(ask):
     association = ask.need("AssociationId")
     found = ask.state.lookup("route-table-of-association", ask.account, ask.region, association)
     if not found:
-        raise AuthzError("ec2 %s: the route table of association %s cannot be found"
-                         % (ask.operation, association))
+        raise Absent("ec2 %s: the association %s does not exist" % (ask.operation, association))
     return found
 
 
@@ -1069,7 +1087,7 @@ def _kms_rules():
     def delete_alias_key(ask):
         key = ask.state.kms_key(ask.account, ask.region, ask.need("AliasName"))
         if key is None:
-            raise AuthzError("kms DeleteAlias: the alias %s names no key" % ask.need("AliasName"))
+            raise Absent("kms DeleteAlias: the alias %s names no key" % ask.need("AliasName"))
         return key["arn"].split(":key/", 1)[1]
 
     rules["DeleteAlias"] = Rule(resources=(("alias", {"Alias": _alias_name}), ("key", {"KeyId": delete_alias_key})),

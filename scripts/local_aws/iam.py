@@ -411,6 +411,9 @@ class IamEnforcement(core.Behaviour):
             checks = authz.checks(call.service, call.operation, params, call.region, caller, self.state)
         except authz.NoRule as exc:
             return self._deny(call, "%s because %s" % (subject, exc), role_key)
+        except authz.Absent as exc:
+            call.notes["iam"] = "not evaluated: %s" % exc
+            return None
         except (authz.AuthzError, ValueError) as exc:
             return self._deny(call, "%s because the strict local AWS cannot tell what AWS authorizes: %s"
                               % (subject, exc), role_key)
@@ -546,3 +549,85 @@ def _default_document(policy):
 def _json_answer(status, payload):
     body = json.dumps(payload, default=str).encode()
     return core.Answer(status, [("Content-Type", "application/json")], body)
+
+
+# ---------------------------------------------------------------------------------------------
+# The usage report
+
+
+def _statement_label(policy_name, statement):
+    return "%s/%s" % (policy_name, statement.label)
+
+
+def usage_report(data, role=None):
+    """The text report of a usage answer (``GET /_aws/iam/usage``) for one role: the actions
+    its requests used, with counts; what was denied; and per statement of its policies the
+    granted actions nothing used (for an action list), or the services used (for a wildcard
+    or NotAction grant). ``role``: an ARN or a part of one; default: the role with the most
+    requests."""
+    roles = data.get("roles") or {}
+    if not roles:
+        return "IAM usage: no request of a role session was evaluated."
+    if role:
+        matches = [r for r in roles if role in r]
+        if not matches:
+            return "IAM usage: no role matches %r (roles seen: %s)" % (role, ", ".join(sorted(roles)))
+        name = matches[0]
+    else:
+        name = max(roles, key=lambda r: sum(roles[r]["actions"].values()))
+    info = roles[name]
+    actions = info["actions"]
+    lines = ["IAM usage of %s: %d evaluations in %d requests, %.3f ms per request" % (
+        name, data.get("evaluations", 0), data.get("requests", 0), data.get("ms_per_request", 0.0)),
+        "", "Actions used (%d actions, %d authorizations):" % (len(actions), sum(actions.values()))]
+    width = max((len(a) for a in actions), default=10)
+    for action, count in sorted(actions.items()):
+        lines.append("  %-*s %5d" % (width, action, count))
+    denied = info.get("denied") or []
+    lines += ["", "Denied (%d):" % len(denied)]
+    for entry in denied[:50]:
+        lines.append("  " + entry["message"])
+    if not denied:
+        lines.append("  none")
+    lines += ["", "Grants nothing used, per statement:"]
+    used_by = info.get("statements") or {}
+    for policy_name, document in sorted((info.get("policies") or {}).items()):
+        kind = "boundary" if policy_name.startswith("boundary ") else "identity"
+        try:
+            parsed = parse_policy(document, policy_name, kind)
+        except PolicyError as exc:
+            lines.append("  %s: cannot be read (%s)" % (policy_name, exc))
+            continue
+        for statement in parsed.statements:
+            lines.append("  " + _statement_line(_statement_label(policy_name, statement), statement,
+                                                used_by.get(_statement_label(policy_name, statement), {})))
+    return "\n".join(lines)
+
+
+def _statement_line(label, statement, used):
+    if statement.effect == "Deny":
+        total = sum(used.values())
+        return "%s (Deny): denied %d request%s%s" % (label, total, "" if total == 1 else "s",
+                                                    (": " + ", ".join(sorted(used))) if used else "")
+    used_lower = {a.lower() for a in used}
+    if statement.not_actions:
+        services = Counter(a.split(":")[0] for a in used)
+        return "%s (NotAction %s): a wildcard grant; used %s" % (
+            label, ", ".join(statement.not_actions),
+            ", ".join("%s (%d action%s)" % (s, n, "" if n == 1 else "s") for s, n in sorted(services.items()))
+            or "nothing")
+    literal = [a for a in statement.actions if "*" not in a and "?" not in a]
+    wild = [a for a in statement.actions if a not in literal]
+    parts = []
+    if literal:
+        unused = [a for a in literal if a.lower() not in used_lower]
+        parts.append("%d of %d actions used; unused: %s" % (len(literal) - len(unused), len(literal),
+                                                           ", ".join(unused) if unused else "none"))
+    for pattern in wild:
+        from .policy import action_matches
+
+        hits = sorted(a for a in used if action_matches(pattern, a))
+        services = Counter(a.split(":")[0] for a in hits)
+        parts.append("wildcard %s: used %s" % (pattern, ", ".join(
+            "%s (%d action%s)" % (s, n, "" if n == 1 else "s") for s, n in sorted(services.items())) or "nothing"))
+    return "%s: %s" % (label, "; ".join(parts))

@@ -317,11 +317,17 @@ def test_iam_permissions_boundary_key_from_the_request_or_the_role():
     assert "iam:PermissionsBoundary" not in put[0].context and put[0].resolvable("iam:PermissionsBoundary")
 
 
-def test_create_with_tags_also_needs_the_tagging_action():
+def test_create_with_tags_also_needs_the_tagging_action_where_aws_documents_it():
     checks = checks_of("iam", "CreateRole", {"RoleName": "honeyhive-node", "AssumeRolePolicyDocument": "{}",
                                              "Tags": [{"Key": "team", "Value": "obs"}]})
-    assert simple(checks) == [("iam:CreateRole", IAM_ROLE), ("iam:TagRole", IAM_ROLE)]
+    # the catalogue lists no dependent action of iam:CreateRole
+    assert simple(checks) == [("iam:CreateRole", IAM_ROLE)]
     assert checks[0].context["aws:RequestTag/team"] == "obs" and checks[0].context["aws:TagKeys"] == ["team"]
+    key = checks_of("kms", "CreateKey", {"Tags": [{"TagKey": "team", "TagValue": "obs"}]})
+    assert simple(key) == [("kms:CreateKey", "*"), ("kms:TagResource", "*")]
+    session = checks_of("sts", "AssumeRole", {"RoleArn": ROLE, "RoleSessionName": "run",
+                                              "Tags": [{"Key": "team", "Value": "obs"}]})
+    assert simple(session) == [("sts:AssumeRole", ROLE), ("sts:TagSession", ROLE)]
     vpc = checks_of("ec2", "CreateVpc", {"CidrBlock": "10.0.0.0/16", "TagSpecifications": [
         {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "hh"}]}]})
     assert simple(vpc) == [("ec2:CreateVpc", "arn:aws:ec2:us-west-2:%s:vpc/*" % ACCOUNT),

@@ -4,6 +4,7 @@ roles/foundation/vars/main.yml, assumed the way the session role assumes it."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -314,3 +315,30 @@ def test_the_usage_endpoint_reports_actions_and_statements(aws, rendered):
     assert data["requests"] == 3 and data["ms_per_request"] > 0
     assert aws.strict.control("POST", "/_aws/iam/usage/reset", b"").status == 200
     assert json.loads(aws.strict.control("GET", "/_aws/iam/usage", b"").body)["roles"] == {}
+
+
+def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
+    from local_aws.iam import usage_report
+
+    creds = assume(aws, rendered)
+    iam = aws.assumed("iam", creds)
+    name = "%s-report" % rendered["prefix"]
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST))
+    iam.get_role(RoleName=name)
+    iam.get_role(RoleName=name)
+    aws.assumed("ec2", creds).describe_vpcs()
+    with pytest.raises(ClientError):
+        iam.delete_role(RoleName=rendered["deployment_role_name"])
+    report = usage_report(json.loads(aws.strict.control("GET", "/_aws/iam/usage", b"").body))
+    lines = report.splitlines()
+    assert lines[0].startswith("IAM usage of %s: " % rendered["deployment_role_arn"])
+    assert re.search(r"^  iam:GetRole +2$", report, re.M) and re.search(r"^  ec2:DescribeVpcs +1$", report, re.M)
+    policy = rendered["deployment_policy_name"]
+    roles_line = next(line for line in lines if line.startswith("  %s/ManagePlatformRoles: " % policy))
+    assert roles_line.startswith("  %s/ManagePlatformRoles: 2 of 20 actions used; unused: iam:DeleteRole, " % policy)
+    assert "iam:CreateRole" not in roles_line.split("unused:")[1]
+    assert "  %s/KeepTheAccessRolesFixed (Deny): denied 1 request: iam:DeleteRole" % policy in lines
+    assert "  PowerUserAccess/#0 (NotAction iam:*, organizations:*, account:*): a wildcard grant; used ec2 (1 action)" \
+        in lines
+    assert any(line.startswith("  User: %s is not authorized to perform: iam:DeleteRole" % session_arn(rendered))
+               for line in lines)
