@@ -253,6 +253,7 @@ class Check:
     resource_account: str = ""
     resource_required: bool = False
     implicit: str = ""                   # why AWS checks this besides the named action
+    lazy: object = None                  # callable(key) for keys read on demand (resource tags)
 
     def resolvable(self, key):
         """True when a key missing from ``context`` is truly absent from the request."""
@@ -468,14 +469,10 @@ def _check(ask, action, resource, rtype, extra_ctx=None, covered=(), implicit=""
     if tags is not None and (_key_in("aws:RequestTag/x", supported) or _key_in("aws:TagKeys", supported)):
         ctx.update(_tag_context(tags))
     cov.update({"aws:requesttag/*", "aws:tagkeys"})
+    lazy = None
     if resource != "*" and resource_tags and (_key_in("aws:ResourceTag/x", supported)
                                               or _key_in("%s:ResourceTag/x" % prefix, supported)):
-        found = ask.state.tags(resource)
-        if found is not None:
-            for key, value in found.items():
-                ctx["aws:ResourceTag/%s" % key] = value
-                ctx["%s:ResourceTag/%s" % (prefix, key)] = value
-            cov.update({"aws:resourcetag/*", "%s:resourcetag/*" % prefix})
+        lazy = _ResourceTags(ask.state, resource, prefix)
     elif resource == "*" or not resource_tags:
         cov.add("aws:resourcetag/*")
     if resource != "*":
@@ -495,7 +492,34 @@ def _check(ask, action, resource, rtype, extra_ctx=None, covered=(), implicit=""
     cov.update(k.lower() for k in (extra_ctx or {}))
     return Check(action=action, resource=resource, rtype=rtype or "", context=ctx,
                  covered=frozenset(cov), supported=supported, resource_account=_arn_account(resource, ask),
-                 implicit=implicit)
+                 implicit=implicit, lazy=lazy)
+
+
+class _ResourceTags:
+    """``aws:ResourceTag/K`` (and ``<prefix>:ResourceTag/K``) of one resource, read from the
+    state the first time a statement asks; a state that cannot tell makes the key
+    unevaluable."""
+
+    def __init__(self, state, resource, prefix):
+        self.state = state
+        self.resource = resource
+        self.prefixes = ("aws:resourcetag/", "%s:resourcetag/" % prefix)
+        self.tags = None
+        self.read = False
+
+    def __call__(self, key):
+        lkey = key.lower()
+        prefix = next((p for p in self.prefixes if lkey.startswith(p)), None)
+        if prefix is None:
+            return None
+        if not self.read:
+            self.tags, self.read = self.state.tags(self.resource), True
+        if self.tags is None:
+            from .policy import UnevaluableCondition
+
+            raise UnevaluableCondition(key)
+        name = key[len(prefix):]
+        return (True, self.tags[name]) if name in self.tags else (False, None)
 
 
 def _arn_account(arn, ask):

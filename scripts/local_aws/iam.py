@@ -190,9 +190,13 @@ class MotoState(authz.State):
 # Principals
 
 
+_PRINCIPALS = {}
+
+
 def resolve_principal(call):
     """``call.principal`` when the credentials behaviour set it; otherwise found from the
-    access key of the signature in moto's STS state (static keys: the default account's root)."""
+    access key of the signature in moto's STS state (static keys: the default account's root,
+    or the account moto's ``x-moto-account-id`` names). Role sessions are remembered by key."""
     if call.principal is not None:
         return call.principal
     key = call.access_key
@@ -201,6 +205,9 @@ def resolve_principal(call):
         key = match.group(1) if match else ""
     if not key:
         return None
+    found = _PRINCIPALS.get(key)
+    if found is not None:
+        return found
     try:
         from moto.iam.models import get_account_id_from
         from moto.sts.models import sts_backends
@@ -211,11 +218,15 @@ def resolve_principal(call):
             if assumed.access_key_id == key:
                 role_account = assumed.role_arn.split(":")[4] or account
                 name = assumed.role_arn.rsplit("/", 1)[-1]
-                return core.Principal(kind="assumed-role", account=role_account,
-                                      arn="arn:%s:sts::%s:assumed-role/%s/%s" % (
-                                          partition, role_account, name, assumed.session_name),
-                                      access_key=key, role_arn=assumed.role_arn,
-                                      session_name=assumed.session_name)
+                principal = core.Principal(kind="assumed-role", account=role_account,
+                                           arn="arn:%s:sts::%s:assumed-role/%s/%s" % (
+                                               partition, role_account, name, assumed.session_name),
+                                           access_key=key, role_arn=assumed.role_arn,
+                                           session_name=assumed.session_name)
+                if len(_PRINCIPALS) > 10000:
+                    _PRINCIPALS.clear()
+                _PRINCIPALS[key] = principal
+                return principal
     except Exception:  # noqa: BLE001 - no moto state in this process
         return None
     account = call.header("x-moto-account-id") or DEFAULT_ACCOUNT
@@ -257,6 +268,7 @@ class Usage:
             self.requests = 0
             self.evaluations = 0
             self.seconds = 0.0
+            self.durations = []                          # seconds of the last 10000 evaluations
 
     def record(self, role, decisions):
         """One request's ``[(check, decision)]``: each action counts once per request."""
@@ -281,9 +293,15 @@ class Usage:
     def as_dict(self):
         with self.lock:
             roles = set(self.actions) | set(self.denied) | set(self.policies)
+            ordered = sorted(self.durations)
+
+            def quantile(q):
+                return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3) if ordered else 0.0
+
             return {
                 "requests": self.requests, "evaluations": self.evaluations,
                 "ms_per_request": round(self.seconds * 1000 / self.requests, 3) if self.requests else 0.0,
+                "ms_p50": quantile(0.5), "ms_p95": quantile(0.95), "ms_max": quantile(1.0),
                 "roles": {role: {
                     "actions": dict(sorted(self.actions[role].items())),
                     "resources": {a: sorted(r) for a, r in sorted(self.resources[role].items())},
@@ -311,6 +329,7 @@ class IamEnforcement(core.Behaviour):
         self._generation = 0
         self._roles = {}       # (account, role name) -> (generation, identity, boundary, raw)
         self._parsed = {}      # (name, kind, document) -> Policy
+        self._callers = {}     # (session arn, role arn) -> (generation, policy.Caller)
 
     # -- policies ------------------------------------------------------------------------------
 
@@ -379,6 +398,9 @@ class IamEnforcement(core.Behaviour):
             with self.usage.lock:
                 self.usage.requests += 1
                 self.usage.seconds += elapsed
+                if len(self.usage.durations) >= 10000:
+                    del self.usage.durations[:5000]
+                self.usage.durations.append(elapsed)
 
     def after(self, call, answer):
         if call.service == "iam" and call.operation and not _IAM_READ.match(call.operation) and answer.status < 400:
@@ -401,8 +423,23 @@ class IamEnforcement(core.Behaviour):
         status, headers, body = wire.access_denied(call.kind, call.model, message)
         return core.Answer(status, headers, body)
 
-    def _authorize(self, call, principal):
+    def caller(self, principal):
+        """caller_of, cached per role session until the next IAM write."""
+        key = (principal.arn, principal.role_arn)
+        with self._lock:
+            cached = self._callers.get(key)
+            if cached and cached[0] == self._generation:
+                return cached[1]
+            generation = self._generation
         caller = caller_of(principal, self.state)
+        with self._lock:
+            if len(self._callers) > 5000:
+                self._callers.clear()
+            self._callers[key] = (generation, caller)
+        return caller
+
+    def _authorize(self, call, principal):
+        caller = self.caller(principal)
         role_key = caller.role_arn or principal.role_arn
         subject = "User: %s is not authorized to perform: %s:%s" % (
             caller.arn, authz.iam_prefix(call.service), call.operation)
@@ -447,7 +484,7 @@ class IamEnforcement(core.Behaviour):
 
     def _evaluate(self, check, caller, identity, boundary, caller_is_root=None):
         """A policy.Decision, or the message of a deny for a check that cannot be evaluated."""
-        request = Request(check.action, check.resource, caller, check.context, check.resolvable)
+        request = Request(check.action, check.resource, caller, check.context, check.resolvable, check.lazy)
         resource_policy = None
         try:
             if check.resource_policy is not None:
@@ -470,7 +507,7 @@ class IamEnforcement(core.Behaviour):
             return None
         params = call.params
         role_arn = params.get("RoleArn") or ""
-        caller = caller_of(principal, self.state)
+        caller = self.caller(principal)
         denied = "User: %s is not authorized to perform: sts:AssumeRole on resource: %s" % (caller.arn, role_arn)
         parts = role_arn.split(":", 5)
         if len(parts) < 6 or not parts[5].startswith("role/"):
@@ -577,8 +614,9 @@ def usage_report(data, role=None):
         name = max(roles, key=lambda r: sum(roles[r]["actions"].values()))
     info = roles[name]
     actions = info["actions"]
-    lines = ["IAM usage of %s: %d evaluations in %d requests, %.3f ms per request" % (
-        name, data.get("evaluations", 0), data.get("requests", 0), data.get("ms_per_request", 0.0)),
+    lines = ["IAM usage of %s: %d evaluations in %d requests, %.3f ms per request (p50 %.3f, p95 %.3f, "
+             "max %.1f)" % (name, data.get("evaluations", 0), data.get("requests", 0), data.get("ms_per_request", 0.0),
+                            data.get("ms_p50", 0.0), data.get("ms_p95", 0.0), data.get("ms_max", 0.0)),
         "", "Actions used (%d actions, %d authorizations):" % (len(actions), sum(actions.values()))]
     width = max((len(a) for a in actions), default=10)
     for action, count in sorted(actions.items()):

@@ -149,7 +149,8 @@ class Request:
 
     ``context`` maps condition keys to values (a string, bool, number, datetime, or a
     list/tuple for a multi-valued key such as ``aws:TagKeys``); keys are matched
-    case-insensitively. ``resolvable(key)`` says whether a key absent from ``context`` is
+    case-insensitively; ``lazy`` may supply keys on demand (see :meth:`value`).
+    ``resolvable(key)`` says whether a key absent from ``context`` is
     truly absent from the request (AWS's "key not present") or one this evaluator cannot
     answer; the default answers that every absent key is truly absent. Pass a stricter one
     (authz.py does) so that unknown keys fail closed.
@@ -160,15 +161,24 @@ class Request:
     caller: Caller
     context: dict = field(default_factory=dict)
     resolvable: object = None
+    lazy: object = None
 
     def __post_init__(self):
         self._lower = {k.lower(): v for k, v in self.context.items()}
 
     def value(self, key):
-        """``(present, value)`` of a condition key."""
+        """``(present, value)`` of a condition key. Keys not in ``context`` are asked of
+        ``lazy(key)`` (``(present, value)``, or None when it does not know the key), which
+        reads costly keys such as resource tags only when a statement needs them."""
         lkey = key.lower()
         if lkey in self._lower:
             return True, self._lower[lkey]
+        if self.lazy is not None:
+            found = self.lazy(key)
+            if found is not None:
+                if found[0]:
+                    self._lower[lkey] = found[1]
+                return found
         if self.resolvable is not None and not self.resolvable(key):
             raise UnevaluableCondition(key)
         return False, None
@@ -610,10 +620,24 @@ class Statement:
     def label(self):
         return self.sid or "#%d" % self.index
 
+    def _compiled_actions(self):
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            patterns = self.actions or self.not_actions
+            literal = frozenset(p.lower() for p in patterns if "*" not in p and "?" not in p)
+            wild = [p for p in patterns if "*" in p or "?" in p]
+            regex = None
+            if wild:
+                # one regex for all wildcard patterns: (?:a|b)\Z, each as _glob compiles it
+                bodies = "|".join(_glob(p, True).pattern[:-len(r"\Z")] for p in wild)
+                regex = re.compile("(?:%s)\\Z" % bodies, re.IGNORECASE | re.DOTALL)
+            compiled = self.__dict__["_compiled"] = (literal, regex, "*" in patterns)
+        return compiled
+
     def matches_action(self, action):
-        if self.actions:
-            return any(action_matches(p, action) for p in self.actions)
-        return not any(action_matches(p, action) for p in self.not_actions)
+        literal, regex, everything = self._compiled_actions()
+        hit = everything or action.lower() in literal or (regex is not None and regex.match(action) is not None)
+        return hit if self.actions else not hit
 
     def _resource_in(self, patterns, request):
         for pattern in patterns:

@@ -342,3 +342,31 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
         in lines
     assert any(line.startswith("  User: %s is not authorized to perform: iam:DeleteRole" % session_arn(rendered))
                for line in lines)
+
+
+def test_resource_tags_come_from_the_emulators_state(aws, rendered):
+    name = "%s-tag-scoped" % rendered["prefix"]
+    account = rendered["target_account"]
+    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": "arn:aws:iam::%s:root" % account}}]}))
+    aws.admin.put_role_policy(RoleName=name, PolicyName="team", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "OwnSubnets", "Effect": "Allow", "Action": "ec2:ModifySubnetAttribute", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}}]}))
+    aws.admin.tag_role(RoleName=name, Tags=[{"Key": "team", "Value": "obs"}])
+    admin_ec2 = aws.client("ec2", account=account)
+    vpc = admin_ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ours = admin_ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", TagSpecifications=[
+        {"ResourceType": "subnet", "Tags": [{"Key": "team", "Value": "obs"}]}])["Subnet"]["SubnetId"]
+    theirs = admin_ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.2.0/24")["Subnet"]["SubnetId"]
+    creds = assume(aws, rendered, None, account=account, role_arn="arn:aws:iam::%s:role/%s" % (account, name))
+    ec2 = aws.assumed("ec2", creds)
+    ec2.modify_subnet_attribute(SubnetId=ours, MapPublicIpOnLaunch={"Value": False})
+    with pytest.raises(ClientError) as excinfo:
+        ec2.modify_subnet_attribute(SubnetId=theirs, MapPublicIpOnLaunch={"Value": False})
+    assert denied(excinfo)[:2] == ("UnauthorizedOperation", 403)
+    assert ":subnet/%s because no identity-based policy allows" % theirs in denied(excinfo)[2]
+    # the tag changes, the decision follows
+    admin_ec2.create_tags(Resources=[theirs], Tags=[{"Key": "team", "Value": "obs"}])
+    ec2.modify_subnet_attribute(SubnetId=theirs, MapPublicIpOnLaunch={"Value": False})
