@@ -46,7 +46,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -1050,7 +1049,8 @@ def _iam_rules():
                "ListInstanceProfileTags"):
         rules[op] = Rule(resources=profile)
     rules["CreateInstanceProfile"] = Rule(resources=profile, tag_action="iam:TagInstanceProfile")
-    rules["AddRoleToInstanceProfile"] = Rule(resources=profile, extra=pass_role((_role_arn_by_name,), "ec2.amazonaws.com"))
+    rules["AddRoleToInstanceProfile"] = Rule(resources=profile,
+                                             extra=pass_role((_role_arn_by_name,), "ec2.amazonaws.com"))
     oidc = (("oidc-provider", {"OidcProviderName": _from_arn("OpenIDConnectProviderArn", ":oidc-provider/")}),)
     for op in ("DeleteOpenIDConnectProvider", "GetOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
                "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
@@ -1334,7 +1334,8 @@ def _acm_rules():
 def _ecs_rules():
     cluster = ("cluster", {"ClusterName": _ecs_cluster})
     rules = {}
-    rules["CreateCluster"] = Rule(resources=(("cluster", {"ClusterName": lambda a: a.get("clusterName") or "default"}),),
+    rules["CreateCluster"] = Rule(resources=(("cluster", {"ClusterName": lambda a: a.get("clusterName")
+                                                          or "default"}),),
                                   tag_action="ecs:TagResource")
     rules["DescribeClusters"] = Rule(resources=(("cluster", {"ClusterName": lambda a: [
         c.rsplit("/", 1)[-1] if c.startswith("arn:") else c for c in (a.get("clusters") or ["default"])]}),))
@@ -1400,7 +1401,8 @@ def _planned_rules():
         "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
         "PutBucketLogging": "s3:PutBucketLogging", "GetBucketLogging": "s3:GetBucketLogging",
         "PutBucketVersioning": "s3:PutBucketVersioning", "GetBucketVersioning": "s3:GetBucketVersioning",
-        "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock", "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+        "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+        "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
         "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
         "PutBucketTagging": "s3:PutBucketTagging", "GetBucketTagging": "s3:GetBucketTagging",
         "DeleteBucketTagging": "s3:PutBucketTagging",

@@ -330,6 +330,8 @@ class IamEnforcement(core.Behaviour):
         self._roles = {}       # (account, role name) -> (generation, identity, boundary, raw)
         self._parsed = {}      # (name, kind, document) -> Policy
         self._callers = {}     # (session arn, role arn) -> (generation, policy.Caller)
+        # The IAM catalogue takes a fraction of a second to load: not on the first request.
+        threading.Thread(target=lambda: authz.CATALOGUE.data, name="iam-catalogue", daemon=True).start()
 
     # -- policies ------------------------------------------------------------------------------
 
@@ -659,8 +661,10 @@ def _statement_line(label, statement, used):
     parts = []
     if literal:
         unused = [a for a in literal if a.lower() not in used_lower]
-        parts.append("%d of %d actions used; unused: %s" % (len(literal) - len(unused), len(literal),
-                                                           ", ".join(unused) if unused else "none"))
+        used_here = [a for a in literal if a.lower() in used_lower]
+        parts.append("%d of %d actions used%s; unused: %s" % (
+            len(used_here), len(literal), " (%s)" % ", ".join(used_here) if 0 < len(used_here) <= 3 else "",
+            ", ".join(unused) if unused else "none"))
     for pattern in wild:
         from .policy import action_matches
 

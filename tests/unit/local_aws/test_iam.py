@@ -52,6 +52,12 @@ def aws(world):
     world.strict.behaviours[:] = behaviours
 
 
+def account_trust(account):
+    """A trust policy that delegates to the account (its root)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::%s:root" % account}}]})
+
+
 def assume(env, rendered, external_id="__right__", account=None, role_arn=None, **extra):
     sts = env.client("sts", account=account or rendered["orchestration_account"])
     if external_id == "__right__":
@@ -157,12 +163,11 @@ def test_policy_changes_take_effect_on_the_next_request(aws, rendered):
 
 def test_a_condition_key_that_cannot_be_evaluated_denies_loudly(aws, rendered):
     name = "%s-odd" % rendered["prefix"]
-    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::%s:root" % rendered["target_account"]}}]}))
+    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=account_trust(rendered["target_account"]))
     aws.admin.put_role_policy(RoleName=name, PolicyName="odd", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Sid": "Odd", "Effect": "Allow", "Action": "ec2:DescribeVpcs",
-                                                "Resource": "*", "Condition": {"StringEquals": {"aws:FutureKey": "x"}}}]}))
+        "Version": "2012-10-17", "Statement": [{
+            "Sid": "Odd", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:FutureKey": "x"}}}]}))
     creds = assume(aws, rendered, None, account=rendered["target_account"],
                    role_arn="arn:aws:iam::%s:role/%s" % (rendered["target_account"], name))
     with pytest.raises(ClientError) as excinfo:
@@ -278,9 +283,7 @@ def test_a_role_not_yet_visible_cannot_be_assumed(aws, rendered):
 
 def test_access_denied_in_each_services_wire_format(aws, rendered):
     name = "%s-nothing-allowed" % rendered["prefix"]
-    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::%s:root" % rendered["target_account"]}}]}))
+    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=account_trust(rendered["target_account"]))
     creds = assume(aws, rendered, None, account=rendered["target_account"],
                    role_arn="arn:aws:iam::%s:role/%s" % (rendered["target_account"], name))
     cases = [
@@ -335,7 +338,8 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
     assert re.search(r"^  iam:GetRole +2$", report, re.M) and re.search(r"^  ec2:DescribeVpcs +1$", report, re.M)
     policy = rendered["deployment_policy_name"]
     roles_line = next(line for line in lines if line.startswith("  %s/ManagePlatformRoles: " % policy))
-    assert roles_line.startswith("  %s/ManagePlatformRoles: 2 of 20 actions used; unused: iam:DeleteRole, " % policy)
+    assert roles_line.startswith("  %s/ManagePlatformRoles: 2 of 20 actions used (iam:CreateRole, iam:GetRole); "
+                                 "unused: iam:DeleteRole, " % policy)
     assert "iam:CreateRole" not in roles_line.split("unused:")[1]
     assert "  %s/KeepTheAccessRolesFixed (Deny): denied 1 request: iam:DeleteRole" % policy in lines
     assert "  PowerUserAccess/#0 (NotAction iam:*, organizations:*, account:*): a wildcard grant; used ec2 (1 action)" \
@@ -347,9 +351,7 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
 def test_resource_tags_come_from_the_emulators_state(aws, rendered):
     name = "%s-tag-scoped" % rendered["prefix"]
     account = rendered["target_account"]
-    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::%s:root" % account}}]}))
+    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=account_trust(account))
     aws.admin.put_role_policy(RoleName=name, PolicyName="team", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Sid": "OwnSubnets", "Effect": "Allow", "Action": "ec2:ModifySubnetAttribute", "Resource": "*",
