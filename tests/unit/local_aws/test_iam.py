@@ -372,3 +372,32 @@ def test_resource_tags_come_from_the_emulators_state(aws, rendered):
     # the tag changes, the decision follows
     admin_ec2.create_tags(Resources=[theirs], Tags=[{"Key": "team", "Value": "obs"}])
     ec2.modify_subnet_attribute(SubnetId=theirs, MapPublicIpOnLaunch={"Value": False})
+
+
+def test_a_permissions_boundary_limits_the_role_and_conditions_on_it_hold(aws, rendered):
+    account = rendered["target_account"]
+    prefix = rendered["prefix"]
+    boundary = aws.admin.create_policy(PolicyName="%s-boundary" % prefix, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ec2:Describe*", "iam:*"],
+                                                "Resource": "*"}]}))["Policy"]["Arn"]
+    name = "%s-bounded" % prefix
+    aws.admin.create_role(RoleName=name, AssumeRolePolicyDocument=account_trust(account), PermissionsBoundary=boundary)
+    aws.admin.put_role_policy(RoleName=name, PolicyName="wide", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"},
+            {"Sid": "OnlyBoundedRoles", "Effect": "Allow", "Action": "iam:CreateRole", "Resource": "*",
+             "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}}]}))
+    creds = assume(aws, rendered, None, account=account, role_arn="arn:aws:iam::%s:role/%s" % (account, name))
+    ec2 = aws.assumed("ec2", creds)
+    ec2.describe_vpcs()
+    with pytest.raises(ClientError) as excinfo:
+        ec2.create_vpc(CidrBlock="10.8.0.0/16")
+    assert denied(excinfo)[2].endswith("because no permissions boundary allows the ec2:CreateVpc action")
+    iam = aws.assumed("iam", creds)
+    with pytest.raises(ClientError, match="no identity-based policy allows the iam:CreateRole action"):
+        iam.create_role(RoleName="%s-unbounded" % prefix, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST))
+    iam.create_role(RoleName="%s-also-bounded" % prefix, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST),
+                    PermissionsBoundary=boundary)
+    usage = aws.iam.usage.as_dict()["roles"]["arn:aws:iam::%s:role/%s" % (account, name)]
+    assert usage["statements"]["wide/OnlyBoundedRoles"] == {"iam:CreateRole": 1}
+    assert "boundary %s-boundary" % prefix in usage["policies"]
