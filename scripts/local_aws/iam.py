@@ -208,29 +208,38 @@ def resolve_principal(call):
     found = _PRINCIPALS.get(key)
     if found is not None:
         return found
-    try:
-        from moto.iam.models import get_account_id_from
-        from moto.sts.models import sts_backends
+    if key.startswith("ASIA"):  # temporary credentials: a role session of moto's STS
+        principal = _session_of(key, _partition(call.region or "us-east-1"))
+        if principal is not None:
+            if len(_PRINCIPALS) > 10000:
+                _PRINCIPALS.clear()
+            _PRINCIPALS[key] = principal
+            return principal
+    account = call.header("x-moto-account-id") or DEFAULT_ACCOUNT
+    return core.Principal(kind="root", account=account, arn="arn:aws:iam::%s:root" % account, access_key=key)
 
-        account = get_account_id_from(key)
-        partition = _partition(call.region or "us-east-1")
-        for assumed in list(sts_backends[account][partition].assumed_roles):
+
+def _session_of(key, partition):
+    """The role session of temporary access key ``key`` in moto's STS state, or None. Only
+    backends that exist are read: touching an account's IAM backend makes moto load every
+    AWS managed policy for it, for every partition."""
+    try:
+        from moto.sts.models import sts_backends
+    except ImportError:  # pragma: no cover - moto is a requirement
+        return None
+    for account, backends in list(sts_backends.items()):
+        backend = dict.get(backends, partition)
+        if backend is None:
+            continue
+        for assumed in list(backend.assumed_roles):
             if assumed.access_key_id == key:
                 role_account = assumed.role_arn.split(":")[4] or account
                 name = assumed.role_arn.rsplit("/", 1)[-1]
-                principal = core.Principal(kind="assumed-role", account=role_account,
-                                           arn="arn:%s:sts::%s:assumed-role/%s/%s" % (
-                                               partition, role_account, name, assumed.session_name),
-                                           access_key=key, role_arn=assumed.role_arn,
-                                           session_name=assumed.session_name)
-                if len(_PRINCIPALS) > 10000:
-                    _PRINCIPALS.clear()
-                _PRINCIPALS[key] = principal
-                return principal
-    except Exception:  # noqa: BLE001 - no moto state in this process
-        return None
-    account = call.header("x-moto-account-id") or DEFAULT_ACCOUNT
-    return core.Principal(kind="root", account=account, arn="arn:aws:iam::%s:root" % account, access_key=key)
+                return core.Principal(kind="assumed-role", account=role_account,
+                                      arn="arn:%s:sts::%s:assumed-role/%s/%s" % (
+                                          partition, role_account, name, assumed.session_name),
+                                      access_key=key, role_arn=assumed.role_arn, session_name=assumed.session_name)
+    return None
 
 
 def caller_of(principal, state):
@@ -269,6 +278,7 @@ class Usage:
             self.evaluations = 0
             self.seconds = 0.0
             self.durations = []                          # seconds of the last 10000 evaluations
+            self.slowest = []                            # [(seconds, "service Operation")], 5 at most
 
     def record(self, role, decisions):
         """One request's ``[(check, decision)]``: each action counts once per request."""
@@ -302,6 +312,7 @@ class Usage:
                 "requests": self.requests, "evaluations": self.evaluations,
                 "ms_per_request": round(self.seconds * 1000 / self.requests, 3) if self.requests else 0.0,
                 "ms_p50": quantile(0.5), "ms_p95": quantile(0.95), "ms_max": quantile(1.0),
+                "slowest": [{"ms": round(sec * 1000, 3), "request": what} for sec, what in self.slowest],
                 "roles": {role: {
                     "actions": dict(sorted(self.actions[role].items())),
                     "resources": {a: sorted(r) for a, r in sorted(self.resources[role].items())},
@@ -403,6 +414,11 @@ class IamEnforcement(core.Behaviour):
                 if len(self.usage.durations) >= 10000:
                     del self.usage.durations[:5000]
                 self.usage.durations.append(elapsed)
+                slowest = self.usage.slowest
+                if len(slowest) < 5 or elapsed > slowest[-1][0]:
+                    slowest.append((elapsed, "%s %s" % (call.service, call.operation)))
+                    slowest.sort(reverse=True)
+                    del slowest[5:]
 
     def after(self, call, answer):
         if call.service == "iam" and call.operation and not _IAM_READ.match(call.operation) and answer.status < 400:
