@@ -421,7 +421,10 @@ class IamEnforcement(core.Behaviour):
                     del slowest[5:]
 
     def after(self, call, answer):
-        if call.service == "iam" and call.operation and not _IAM_READ.match(call.operation) and answer.status < 400:
+        if call.service == "moto":  # moto's own API (a reset): nothing remembered holds
+            _PRINCIPALS.clear()
+            self.invalidate()
+        elif call.service == "iam" and call.operation and not _IAM_READ.match(call.operation) and answer.status < 400:
             self.invalidate()
         return answer
 
