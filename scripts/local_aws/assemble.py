@@ -16,6 +16,7 @@ from .dns import PublicDns
 from .eks import LocalEks
 from .eks_auth import EksAuth
 from .eks_environment import MotoEksEnvironment
+from .iam import IamEnforcement
 from . import moto_fixes
 from .moto_bridge import MotoBridge
 from .sessions import ExpiringCredentials, Sessions
@@ -29,12 +30,7 @@ def build(settings: Settings, bridge: MotoBridge, public_domains=(), local_hosts
     strict.add(Sessions(strict))
     strict.add(ExpiringCredentials(strict))
     strict.add(AccountZones(strict))
-    try:
-        from .iam import IamEnforcement
-    except ImportError:  # pragma: no cover - until the IAM evaluator lands
-        IamEnforcement = None
-    if IamEnforcement is not None:
-        strict.add(IamEnforcement(strict))
+    strict.add(IamEnforcement(strict))
     strict.add(Consistency(strict))
     dns = strict.add(PublicDns(strict, public_domains))
     timing = strict.add(Timing(strict))

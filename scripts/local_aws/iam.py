@@ -19,12 +19,8 @@ restricted, except ``sts:AssumeRole``, which is checked for every caller: the ta
 trust policy must allow the caller (a trust in the caller's account root also needs the
 caller's own identity policy to allow ``sts:AssumeRole``), with ``sts:ExternalId``,
 ``sts:RoleSessionName``, ``DurationSeconds`` within the role's ``MaxSessionDuration`` and one
-hour for role chaining, and the role visible to STS yet.
-
-Visibility protocol: a behaviour that models eventual consistency may define
-``visible(kind, key, call) -> bool``; this behaviour asks it ``visible("iam:role", role_arn,
-call)`` before AssumeRole and answers AccessDenied, as AWS does for a role created moments
-ago, while it says False.
+hour for role chaining. (A role made moments ago that STS cannot see yet is refused by the
+eventual-consistency behaviour, consistency.py, with the same AccessDenied.)
 
 Usage: every decision is recorded per role (action, resource, the statements that allowed
 or denied it). ``GET /_aws/iam/usage`` answers it as JSON (see :meth:`IamEnforcement.usage`),
@@ -537,9 +533,6 @@ class IamEnforcement(core.Behaviour):
         role = self.state.role(account, role_name)
         if role is None or role["arn"] != role_arn:
             return self._deny(call, denied, caller.role_arn or caller.arn)
-        visible = self._visible(call, role_arn)
-        if visible is False:
-            return self._deny(call, denied, caller.role_arn or caller.arn)
         duration = params.get("DurationSeconds")
         if duration is not None:
             if duration < 900 or duration > 43200:
@@ -582,13 +575,6 @@ class IamEnforcement(core.Behaviour):
                 self.usage.deny(caller.role_arn or caller.arn, check.action, check.resource, message)
                 return self._deny(call, message, caller.role_arn or caller.arn)
         call.notes["iam"] = "allowed"
-        return None
-
-    def _visible(self, call, role_arn):
-        for behaviour in self.strict.active():
-            visible = getattr(behaviour, "visible", None)
-            if visible is not None and behaviour is not self:
-                return bool(visible("iam:role", role_arn, call))
         return None
 
     @staticmethod

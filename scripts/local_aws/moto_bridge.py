@@ -52,10 +52,21 @@ class MotoBridge:
 
     @staticmethod
     def account_of_access_key(access_key):
-        """The account moto files requests signed with ``access_key`` under."""
-        from moto.iam.models import get_account_id_from
+        """The account moto files requests signed with ``access_key`` under (the account of the
+        IAM user whose key it is, else moto's default account).
 
-        return get_account_id_from(access_key)
+        moto's own lookup (``get_account_id_from``) indexes every partition of every account,
+        which creates their IAM backends and loads every AWS managed policy into each; only
+        backends that exist are read here.
+        """
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.iam.models import iam_backends
+
+        for account, backends in list(iam_backends.items()):
+            for backend in list(dict.values(backends)):
+                if access_key in backend.access_keys:
+                    return account
+        return DEFAULT_ACCOUNT_ID
 
     @staticmethod
     def assumed_role(access_key):

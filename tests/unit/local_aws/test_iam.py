@@ -82,18 +82,57 @@ def denied(excinfo):
 # -- the deployment role's own policies ----------------------------------------------------------
 
 
+def boundary(aws, rendered):
+    """The platform's permissions boundary, as bootstrap.yml makes it."""
+    try:
+        aws.admin.create_policy(PolicyName=rendered["boundary_name"],
+                                PolicyDocument=json.dumps(rendered["boundary_policy"]))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+    return rendered["boundary_arn"]
+
+
 def test_a_request_the_policy_allows_is_allowed(aws, rendered):
     creds = assume(aws, rendered)
     iam = aws.assumed("iam", creds)
     name = "%s-node-test" % rendered["prefix"]
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST),
-                    Tags=[{"Key": "team", "Value": "obs"}])
+                    PermissionsBoundary=boundary(aws, rendered), Tags=[{"Key": "team", "Value": "obs"}])
     iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
     assert aws.admin.get_role(RoleName=name)["Role"]["RoleName"] == name
     vpc = aws.assumed("ec2", creds).create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     assert vpc.startswith("vpc-")
     assert aws.calls[-1].notes["iam"] == "allowed"
+
+
+def test_a_role_without_the_platform_boundary_is_refused(aws, rendered):
+    """Defect 10: the deployment role could make itself an administrator through a role of its
+    prefix without a boundary; it may create roles and grant them policies only with the
+    platform's boundary, and may not change or remove the boundary."""
+    arn = boundary(aws, rendered)
+    creds = assume(aws, rendered)
+    iam = aws.assumed("iam", creds)
+    name = "%s-unbounded" % rendered["prefix"]
+    with pytest.raises(ClientError) as unbounded:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST))
+    assert unbounded.value.response["Error"]["Code"] == "AccessDenied"
+    assert "iam:CreateRole on resource: arn:aws:iam::%s:role/%s" % (rendered["target_account"], name) \
+        in unbounded.value.response["Error"]["Message"]
+    other = "arn:aws:iam::%s:policy/%s-wider" % (rendered["target_account"], rendered["prefix"])
+    with pytest.raises(ClientError, match="not authorized to perform: iam:CreateRole"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST), PermissionsBoundary=other)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST), PermissionsBoundary=arn)
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_role_policy(RoleName=name, PolicyArn=admin)  # granted, but the boundary caps it
+    for forbidden in (lambda: iam.delete_role_permissions_boundary(RoleName=name),
+                      lambda: iam.create_policy_version(PolicyArn=arn, SetAsDefault=True, PolicyDocument=json.dumps(
+                          {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})),
+                      lambda: iam.delete_policy(PolicyArn=arn)):
+        with pytest.raises(ClientError) as denied:
+            forbidden()
+        assert "with an explicit deny in an identity-based policy" in denied.value.response["Error"]["Message"]
 
 
 def test_a_role_outside_the_prefix_is_denied_with_the_exact_wire_error(aws, rendered):
@@ -249,35 +288,6 @@ def test_assume_role_durations(aws, rendered):
     assert sts.assume_role(RoleArn=target, RoleSessionName="hop", DurationSeconds=3600)["Credentials"]
 
 
-class _NotYetVisible:
-    """A consistency behaviour's side of the visibility protocol."""
-
-    name = ""
-
-    def __init__(self):
-        self.asked = []
-
-    def visible(self, kind, key, call):
-        self.asked.append((kind, key))
-        return False
-
-    def before(self, call):
-        return None
-
-    def after(self, call, answer):
-        return answer
-
-    def control(self, method, path, body):
-        return None
-
-
-def test_a_role_not_yet_visible_cannot_be_assumed(aws, rendered):
-    consistency = aws.strict.add(_NotYetVisible())
-    with pytest.raises(ClientError, match="not authorized to perform: sts:AssumeRole"):
-        assume(aws, rendered)
-    assert consistency.asked == [("iam:role", rendered["deployment_role_arn"])]
-
-
 # -- the wire format of each protocol --------------------------------------------------------------
 
 
@@ -326,7 +336,8 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
     creds = assume(aws, rendered)
     iam = aws.assumed("iam", creds)
     name = "%s-report" % rendered["prefix"]
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST))
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(SERVICE_TRUST),
+                    PermissionsBoundary=boundary(aws, rendered))
     iam.get_role(RoleName=name)
     iam.get_role(RoleName=name)
     aws.assumed("ec2", creds).describe_vpcs()
@@ -338,9 +349,12 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
     assert re.search(r"^  iam:GetRole +2$", report, re.M) and re.search(r"^  ec2:DescribeVpcs +1$", report, re.M)
     policy = rendered["deployment_policy_name"]
     roles_line = next(line for line in lines if line.startswith("  %s/ManagePlatformRoles: " % policy))
-    assert roles_line.startswith("  %s/ManagePlatformRoles: 2 of 20 actions used (iam:CreateRole, iam:GetRole); "
+    assert roles_line.startswith("  %s/ManagePlatformRoles: 1 of 13 actions used (iam:GetRole); "
                                  "unused: iam:DeleteRole, " % policy)
-    assert "iam:CreateRole" not in roles_line.split("unused:")[1]
+    create_line = next(line for line in lines if line.startswith("  %s/CreateAndGrantOnlyWithTheBoundary: " % policy))
+    assert create_line.startswith("  %s/CreateAndGrantOnlyWithTheBoundary: 1 of 6 actions used (iam:CreateRole); "
+                                  % policy)
+    assert "iam:CreateRole" not in create_line.split("unused:")[1]
     assert "  %s/KeepTheAccessRolesFixed (Deny): denied 1 request: iam:DeleteRole" % policy in lines
     assert "  PowerUserAccess/#0 (NotAction iam:*, organizations:*, account:*): a wildcard grant; used ec2 (1 action)" \
         in lines
