@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Render the hosting roles' Kubernetes objects for every inventory into OUT_DIR
-# (OUT_DIR/<deployment>/<role>/<kind>-<name>.yaml) without any AWS or Kubernetes call.
+# (OUT_DIR/<deployment>/<role>/<kind>-<name>.yaml), and their Helm releases with the values
+# they pass (OUT_DIR/<deployment>/releases/<release>.yaml: release, namespace, chart, version,
+# values), without any AWS or Kubernetes call.
 #   scripts/render-manifests.sh [OUT_DIR]   (default .local/rendered)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,4 +19,5 @@ done
 # Rendering needs neither the deployment role nor the chart source.
 "$ROOT/.venv/bin/ansible-playbook" "$ROOT/playbooks/render.yml" "${inventories[@]}" \
   -e platform_render_dir="$out" -e platform_assume_role=false -e platform_chart_source=upstream >/dev/null
-printf 'render-manifests: %s manifests in %s\n' "$(find "$out" -name '*.yaml' | wc -l)" "$out" >&2
+printf 'render-manifests: %s manifests and %s Helm releases in %s\n' \
+  "$(find "$out" -name '*.yaml' -not -path '*/releases/*' | wc -l)" "$(find "$out" -path '*/releases/*.yaml' | wc -l)" "$out" >&2
