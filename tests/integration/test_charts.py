@@ -595,7 +595,7 @@ EC2NODECLASS = {
     "apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": {"name": "default"},
     "spec": {
         "role": "honeyhive-karpenter-node-test-us-west-2",
-        "amiSelectorTerms": [{"alias": "al2023@v20251117"}],
+        "amiSelectorTerms": [{"alias": mirror.catalogue.load()["platform_versions"]["karpenter_ami_alias"]}],
         "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}],
         "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}],
         "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
