@@ -24,10 +24,12 @@
 # (tools/local-kube, state in STATE_DIR/kube) for the hosting phase and exports its
 # kubeconfig as HONEYHIVE_LOCAL_KUBECONFIG; when KUBECONFIG is already set, that cluster
 # is used instead and nothing is started. `down` stops the control plane it started.
-# Either way it exports the upstream CRDs (tests/crds/export.sh, into STATE_DIR/crds) and
-# packages the test charts of tests/charts at the pinned versions (tests/charts/package.sh,
-# into STATE_DIR/charts, exported as HONEYHIVE_CHART_DIR, the chart source of the local
-# inventory), and puts the helm of tools/local-kube first on PATH.
+# Either way it puts the helm of tools/local-kube first on PATH and picks the charts of the
+# hosting phase: with HONEYHIVE_CHART_MIRROR set (a directory of packaged charts named
+# <chart>-<version>.tgz with its index.yaml, such as the chart mirror .ci/run uses), that
+# directory, exported as HONEYHIVE_CHART_DIR, is the chart source of the local inventory and
+# must hold every chart of platform_charts at its pinned version; without it the local
+# inventory pulls the same charts from their upstream repositories (internet access needed).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,11 +57,11 @@ wait_http() { # url seconds
 
 secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(16))'; }
 
-# The hosting phase's charts, from tests/charts with the upstream CRDs (no chart repository
-# can be reached locally). Sets helm_dir (the directory of the helm to put first on PATH;
-# empty when the helm already on PATH is used).
+# The helm the roles run and the charts of the hosting phase. Sets helm_dir (the directory of
+# the helm to put first on PATH; empty when the helm already on PATH is used) and chart_dir
+# (the chart mirror, or empty for the upstream repositories).
 charts() {
-  local helm
+  local catalogue chart version missing=()
   helm_dir=$("$ROOT/tools/local-kube/build.sh" --print-bin-dir) || return 1
   if [[ ! -x $helm_dir/helm ]]; then
     if command -v helm >/dev/null 2>&1; then
@@ -68,9 +70,25 @@ charts() {
       "$ROOT/tools/local-kube/build.sh" >/dev/null || return 1
     fi
   fi
-  helm=${helm_dir:+$helm_dir/}helm
-  "$ROOT/tests/crds/export.sh" "$STATE/crds" || return 1
-  HELM=$helm "$ROOT/tests/charts/package.sh" "$STATE/charts" "$STATE/crds" || return 1
+  chart_dir=""
+  if [[ -z ${HONEYHIVE_CHART_MIRROR:-} ]]; then
+    echo "local.sh: HONEYHIVE_CHART_MIRROR is not set: the charts come from their upstream repositories"
+    return 0
+  fi
+  if [[ ! -d $HONEYHIVE_CHART_MIRROR ]]; then
+    echo "local.sh: HONEYHIVE_CHART_MIRROR=$HONEYHIVE_CHART_MIRROR is not a directory" >&2
+    return 1
+  fi
+  chart_dir=$(cd "$HONEYHIVE_CHART_MIRROR" && pwd)
+  catalogue=$("$VENV/bin/python" "$ROOT/tests/charts/catalogue.py" charts) || return 1
+  while IFS=$'\t' read -r chart version _; do
+    [[ -f $chart_dir/$chart-$version.tgz ]] || missing+=("$chart-$version.tgz")
+  done <<<"$catalogue"
+  if ((${#missing[@]})); then
+    echo "local.sh: the chart mirror $chart_dir lacks ${missing[*]} (platform_charts in group_vars/all/versions.yml)" >&2
+    return 1
+  fi
+  echo "local.sh: charts from the mirror $chart_dir"
 }
 
 # bootstrap PROXY_PORT EXTERNAL_ID: bootstrap.yml as the target account's administrator.
@@ -160,7 +178,7 @@ PY
     return 1
   fi
 
-  local kubeconfig="" helm_dir=""
+  local kubeconfig="" helm_dir="" chart_dir=""
   if [[ ${HONEYHIVE_LOCAL_KUBE:-} == 1 ]]; then
     if [[ -n ${KUBECONFIG:-} ]]; then
       kubeconfig=$KUBECONFIG
@@ -188,7 +206,7 @@ PY
       return 1
     fi
     if ! charts >"$STATE/logs/charts.log" 2>&1; then
-      echo "local.sh: exporting the CRDs or packaging the test charts failed (see $STATE/logs/charts.log)" >&2
+      echo "local.sh: helm or the charts are not there (see $STATE/logs/charts.log)" >&2
       down >/dev/null
       return 1
     fi
@@ -215,8 +233,8 @@ ENV
   if [[ -n $kubeconfig ]]; then
     {
       printf 'export HONEYHIVE_LOCAL_KUBECONFIG=%q\n' "$kubeconfig"
-      printf 'export HONEYHIVE_CHART_DIR=%q\n' "$STATE/charts"
-      printf 'export HONEYHIVE_CRD_DIR=%q\n' "$STATE/crds"
+      # The chart source of the local inventory: the mirror, else (unset) the upstream repositories.
+      if [[ -n $chart_dir ]]; then printf 'export HONEYHIVE_CHART_DIR=%q\n' "$chart_dir"; else echo 'unset HONEYHIVE_CHART_DIR'; fi
       # helm (tools/local-kube) first on PATH; $PATH stays for the shell that sources this.
       # shellcheck disable=SC2016
       if [[ -n $helm_dir ]]; then printf 'export PATH=%q:"$PATH"\n' "$helm_dir"; fi

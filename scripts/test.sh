@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make test`: every tier, ordered so that the one long step is hidden. The local Kubernetes
 # control plane is compiled from its Go modules (about 1,250 CPU-seconds the first time,
-# seconds once cached) and the CRD exporter is built beside it, at normal priority, while the
-# tiers that need only the AWS emulator run at low priority (they have less to do). Then the
-# converging tiers run side by side: the integration suites (charts, manifests, the clean
-# converge and its secrets, the converge under faults, the interrupted runs; each on
-# emulators of its own) and the molecule scenarios. Any failure stops the run with a non-zero
+# seconds once cached) at normal priority, while the tiers that need only the AWS emulator run
+# at low priority (they have less to do). The Helm charts come from the chart mirror
+# (HONEYHIVE_CHART_MIRROR, which .ci/run sets when ../shared/charts exists) or else from their
+# upstream repositories. Then the converging tiers run side by side: the integration suites
+# (charts, manifests, the clean converge and its secrets, the converge under faults, the
+# interrupted runs; each on emulators of its own) and the molecule scenarios. Any failure stops the run with a non-zero
 # exit, and everything started here is stopped when it ends.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,7 +15,6 @@ SCENARIOS=${SCENARIOS:-hosting}
 LOW=(nice -n 10)
 mkdir -p .local/logs
 build_log=.local/logs/local-kube-build.log
-crds_log=.local/logs/crds-export.log
 molecule_log=.local/logs/molecule.log
 started=$(date +%s)
 stamp() { echo "test.sh: $* ($(($(date +%s) - started)) s)"; }
@@ -48,19 +48,21 @@ await() {
 background "$build_log" env LOCAL_KUBE_NICE=0 tools/local-kube/build.sh
 build_pid=$!
 make --no-print-directory venv
-background "$crds_log" env HONEYHIVE_NICE=0 tests/crds/export.sh .local/crds-warm
-crds_pid=$!
+if [[ -n ${HONEYHIVE_CHART_MIRROR:-} ]]; then
+  echo "test.sh: charts from the mirror $HONEYHIVE_CHART_MIRROR"
+else
+  echo "test.sh: HONEYHIVE_CHART_MIRROR is not set: the charts come from their upstream repositories"
+fi
 
 "${LOW[@]}" make --no-print-directory unit
 "${LOW[@]}" make --no-print-directory lint
 "${LOW[@]}" .venv/bin/pytest tests/integration -m "not kube and not converge"
 stamp "the AWS-only tiers passed"
 
-echo "test.sh: waiting for the control plane build (log: $build_log) and the CRD export (log: $crds_log)"
+echo "test.sh: waiting for the control plane build (log: $build_log)"
 await "$build_pid" "$build_log" "building the local control plane"
-await "$crds_pid" "$crds_log" "exporting the CRDs"
-grep -hE 'built in|done in|cached' "$build_log" "$crds_log" || true
-stamp "the Go builds are done"
+grep -hE 'built in|done in|cached' "$build_log" || true
+stamp "the control plane build is done"
 
 background "$molecule_log" make --no-print-directory molecule SCENARIOS="$SCENARIOS"
 molecule_pid=$!

@@ -1,4 +1,4 @@
-"""The chart catalogue of group_vars/all/versions.yml, for the shell scripts of the tests.
+"""The chart catalogue of group_vars/all/versions.yml, for scripts/local.sh and the tests.
 
 versions.yml is the only place a version lives; its values may be Jinja expressions over
 the file itself (``version: "{{ platform_versions.karpenter }}"``), which this renders the
@@ -6,9 +6,8 @@ way Ansible would for these simple references.
 
     python tests/charts/catalogue.py charts
         one line per chart of platform_charts: NAME VERSION APP_VERSION CRDS (tab-separated;
-        CRDS is the chart's `crds` entry: explicit, templates or none)
-    python tests/charts/catalogue.py get KEY.PATH
-        one value, such as platform_versions.karpenter
+        CRDS is the chart's `crds` entry: explicit, templates or none); local.sh checks the
+        chart mirror with it
 """
 from __future__ import annotations
 
@@ -40,15 +39,6 @@ def load(path: Path = VERSIONS) -> dict:
     return render(data)
 
 
-def lookup(data: dict, dotted: str):
-    value = data
-    for key in dotted.split("."):
-        if not isinstance(value, dict) or key not in value:
-            raise KeyError(f"{VERSIONS.relative_to(ROOT)} has no {dotted}")
-        value = value[key]
-    return value
-
-
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[1] == "charts":
         for name, chart in load()["platform_charts"].items():
@@ -59,12 +49,6 @@ def main(argv: list[str]) -> int:
             if crds not in ("explicit", "templates", "none"):
                 raise SystemExit(f"catalogue: platform_charts[{name!r}].crds is {crds!r}, not explicit, templates or none")
             print(f"{name}\t{chart['version']}\t{chart['app_version']}\t{crds}")
-        return 0
-    if len(argv) == 3 and argv[1] == "get":
-        value = lookup(load(), argv[2])
-        if isinstance(value, (dict, list)) or value in (None, ""):
-            raise SystemExit(f"catalogue: {argv[2]} is not a single value")
-        print(value)
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -110,9 +110,6 @@ def _run_case(case: dict, stack, tmp_path: Path) -> tuple[subprocess.CompletedPr
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_FORCE_COLOR="0",
     )
-    # The hosting phase's chart source is a directory of packaged charts locally; these runs
-    # stop in preflight, before any chart is read, so any absolute directory will do.
-    env.setdefault("HONEYHIVE_CHART_DIR", str(tmp_path))
     env.update({key: str(value) for key, value in case.get("env", {}).items()})
     command = [str(VENV_BIN / "ansible-playbook"), "site.yml", "-i", "inventories/local"]
     if "inventory" in case:

@@ -7,9 +7,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.honeyhive.platform.plugins.filter.charts import chart_source_error, helm_chart
 from ansible_collections.honeyhive.platform.plugins.filter.iam import workload_trust_policy
 
-KARPENTER = {"chart": "karpenter", "version": "1.15.1", "app_version": "v1.15.1",
+KARPENTER = {"chart": "karpenter", "version": "1.14.1", "app_version": "1.14.1",
              "repository": "oci://public.ecr.aws/karpenter", "crds": "explicit"}
-ARGO = {"chart": "argo-cd", "version": "9.1.0", "app_version": "v3.2.0",
+ARGO = {"chart": "argo-cd", "version": "10.1.1", "app_version": "v3.4.4",
         "repository": "https://argoproj.github.io/argo-helm", "crds": "templates"}
 PROVIDER = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC123"
 
@@ -18,8 +18,8 @@ def test_upstream_oci_chart():
     chart = helm_chart(KARPENTER)
     assert chart["chart_ref"] == "oci://public.ecr.aws/karpenter/karpenter"
     assert chart["chart_repo_url"] is None
-    assert chart["chart_version"] == "1.15.1"
-    assert chart["show_crds_args"] == ["show", "crds", "oci://public.ecr.aws/karpenter/karpenter", "--version", "1.15.1"]
+    assert chart["chart_version"] == "1.14.1"
+    assert chart["show_crds_args"] == ["show", "crds", "oci://public.ecr.aws/karpenter/karpenter", "--version", "1.14.1"]
 
 
 def test_upstream_https_chart_uses_the_repository():
@@ -37,7 +37,7 @@ def test_oci_mirror_holds_every_chart_under_its_name():
 
 def test_directory_of_packaged_charts():
     chart = helm_chart(KARPENTER, "/srv/charts")
-    assert chart["chart_ref"] == "/srv/charts/karpenter-1.15.1.tgz"
+    assert chart["chart_ref"] == "/srv/charts/karpenter-1.14.1.tgz"
     assert chart["crds"] == "explicit"
 
 
@@ -48,7 +48,7 @@ def test_bad_source_is_named(source):
         helm_chart(KARPENTER, source)
 
 
-@pytest.mark.parametrize("version", ["v1.15.1", "1.15", "latest", "1.15.1.2", "01.2.3"])
+@pytest.mark.parametrize("version", ["v1.14.1", "1.15", "latest", "1.14.1.2", "01.2.3"])
 def test_malformed_chart_version_is_named(version):
     with pytest.raises(AnsibleFilterError) as err:
         helm_chart(dict(KARPENTER, version=version))
@@ -94,12 +94,12 @@ def test_trust_errors_name_the_input(args, message):
 
 def test_catalogue_errors_lists_every_problem():
     from ansible_collections.honeyhive.platform.plugins.filter.charts import chart_catalogue_errors
-    catalogue = {"karpenter": dict(KARPENTER, version="v1.15.1"), "argo-cd": ARGO}
+    catalogue = {"karpenter": dict(KARPENTER, version="v1.14.1"), "argo-cd": ARGO}
     errors = chart_catalogue_errors(catalogue, "nowhere", "1.0")
     assert errors == [
         "platform_chart_source: 'nowhere' is not a chart source; allowed: upstream, an oci:// registry URL (a mirror), "
         "or the absolute path of a directory of packaged charts",
-        "platform_charts.karpenter.version: 'v1.15.1' is not a chart version; allowed: a semantic version such as "
+        "platform_charts.karpenter.version: 'v1.14.1' is not a chart version; allowed: a semantic version such as "
         "1.2.3 (no leading v)",
         "platform_honeyhive_chart_version: '1.0' is not a chart version; allowed: a semantic version such as 1.2.3 "
         "(no leading v)",
