@@ -749,8 +749,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             try:
                 answer = srv.strict.before(call)
             except Exception as exc:  # a request the strict behaviours cannot read: AWS refuses it too
-                sys.stderr.write("aws-proxy: strict behaviours failed on %s %s: %r\n"
-                                 % (info.service, info.operation, exc))
+                import traceback
+
+                sys.stderr.write("aws-proxy: strict behaviours failed on %s %s: %r\n%s"
+                                 % (info.service, info.operation, exc, traceback.format_exc()))
                 call.notes["answered_by"] = "error"
                 status, headers, payload = wire.error_response(
                     info.kind, 400, "ValidationError", "local AWS: %s" % exc, info.model)
@@ -935,6 +937,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         if found is None:
             self._json(404, {"error": "unknown endpoint of the local AWS"})
+            return
+        if isinstance(found, Answer):
+            self._send_simple(found.status, found.headers, found.body)
             return
         self._json(*found)
 

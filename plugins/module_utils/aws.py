@@ -273,8 +273,9 @@ def is_principal_propagation(exc):
     return PRINCIPAL_PROPAGATION[code] in message.lower()
 
 
-def while_principals_propagate(call, timeout=PROPAGATION_TIMEOUT, sleep=None, clock=None, propagating=None):
-    """``call()``, again while AWS answers that a principal of its policy is invalid.
+def while_propagating(call, timeout=PROPAGATION_TIMEOUT, sleep=None, clock=None, propagating=None):
+    """``call()``, again while AWS answers that something it names is not known yet (by
+    default: a principal of its policy).
 
     A principal made moments ago (the GitHub deploy role the deployment role trusts, a
     cluster's OIDC provider an IRSA role trusts) is refused for a while; a principal that
@@ -640,9 +641,9 @@ class ModuleRun:
 
     def call(self, what, method, **request):
         """A mutating call; retried, also while the resource is not visible yet, and while a
-        principal its policy names is not known yet (``while_principals_propagate``)."""
+        principal its policy names is not known yet (``while_propagating``)."""
         try:
-            return while_principals_propagate(lambda: self.fresh(getattr(self.client, method))(**request))
+            return while_propagating(lambda: self.fresh(getattr(self.client, method))(**request))
         except boto_errors() as e:
             self.module.fail_json_aws(e, msg=self.failure(what))
 

@@ -39,7 +39,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retrying_client
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_principals_propagate
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_propagating
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import ALLOWED_VERSION
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import parse_version
 from ansible_collections.honeyhive.platform.plugins.module_utils.k8s_version import version_step
@@ -390,7 +390,7 @@ def create_or_adopt(module, call, key, describe, kind, failure, missing=None, **
     any other error.
     """
     try:
-        return while_principals_propagate(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)[key], True
+        return while_propagating(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)[key], True
     except is_boto3_error_code(IN_USE):
         found = describe()
         if found is None:
@@ -462,7 +462,7 @@ def call_when_ready(module, client, call, what, missing=None, recover=None, not_
     params = module.params
     for attempt in (1, 2):
         try:
-            return while_principals_propagate(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)
+            return while_propagating(lambda: call(aws_retry=True, **request), propagating=is_role_propagation)
         except boto_errors() as e:
             code = error_code(e)
             if code == NOT_FOUND:

@@ -36,7 +36,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import inva
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import stringify_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_dict
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
-from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_principals_propagate
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_propagating
 
 # A role or policy made moments ago may not be visible yet to the next call.
 FRESH_CODES = ["NoSuchEntity"]
@@ -178,7 +178,7 @@ class IamRun(ModuleRun):
         first attempt went through) it is read instead (``get``). A trust policy whose
         principal is not known yet is sent again while it propagates."""
         try:
-            return while_principals_propagate(
+            return while_propagating(
                 lambda: getattr(self.client, method)(aws_retry=True, **request))[key]
         except is_boto3_error_code("EntityAlreadyExists"):
             return self.get()

@@ -142,6 +142,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import desi
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_filters
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_list
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import ec2_tag_specifications
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import error_code
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import exit_with_diff
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import invalid_value
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retry_decorator
@@ -152,6 +153,7 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import tags_to_list
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import update_ec2_tags
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import wait_for
+from ansible_collections.honeyhive.platform.plugins.module_utils.aws import while_propagating
 
 SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 ACTIVE = ("pending", "available")
@@ -270,9 +272,15 @@ def wait_gateway(module, client, gateway_id, target):
     return gateway
 
 
+# EC2 is eventually consistent: a subnet made moments ago may not be found by id yet.
+SUBNET_VISIBLE_TIMEOUT = 30
+
+
 def check_subnet(module, client, subnet_id):
     try:
-        client.describe_subnets(SubnetIds=[subnet_id], aws_retry=True)
+        while_propagating(lambda: client.describe_subnets(SubnetIds=[subnet_id], aws_retry=True),
+                          timeout=SUBNET_VISIBLE_TIMEOUT,
+                          propagating=lambda e: error_code(e) == "InvalidSubnetID.NotFound")
     except is_boto3_error_code("InvalidSubnetID.NotFound"):
         module.fail_json(msg=invalid_value("subnet_id", subnet_id, "The subnet does not exist in this region and account."))
     except boto_errors() as e:  # pylint: disable=duplicate-except

@@ -1256,9 +1256,10 @@ def _eks_rules():
                                             ("eks:namespaces", (a.get("accessScope") or {}).get("namespaces")))
                            if v is not None},
         covered=("eks:policyarn", "eks:accessscope", "eks:namespaces"))
-    tagged = (("cluster", {"ClusterName": lambda a: a.need("resourceArn").split(":cluster/", 1)[1]}),)
+    # Clusters, node groups, add-ons, access entries and pod identity associations are tagged by
+    # their ARN; the catalogue's ARN formats say which resource type each is.
     for op in ("TagResource", "UntagResource", "ListTagsForResource"):
-        rules[op] = Rule(resources=tagged)
+        rules[op] = Rule(resources=(("@arn", {}),))
     return {("eks", op): rule for op, rule in rules.items()}
 
 
