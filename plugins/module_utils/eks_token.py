@@ -14,7 +14,8 @@ profile in its environment: ``AWS_CONFIG_FILE`` and ``AWS_PROFILE``, which the p
 an explicit profile, so credentials in the environment do not take its place). client-go (kubectl, helm) and the kubernetes Python client run it
 whenever their token has expired, so a long Helm ``--wait`` never outlives its token. It
 prints an ``ExecCredential`` whose ``expirationTimestamp`` is the earlier of 14 minutes after
-signing (as the AWS CLI) and a minute before the signing credentials expire: botocore renews
+signing (as the AWS CLI) and a minute (or a quarter of what is left of a shorter session)
+before the signing credentials expire: botocore renews
 the deployment role's credentials before signing when they are near their end, but a session
 may be shorter than a token.
 
@@ -39,6 +40,8 @@ CLUSTER_HEADER = "x-k8s-aws-id"
 # after signing is what counts; the CLI signs for 60).
 URL_TIMEOUT = 60
 TOKEN_LIFETIME = datetime.timedelta(minutes=14)
+# How long before the signing credentials expire a token is given up: a minute, or a quarter
+# of what is left of a shorter session.
 BEFORE_CREDENTIALS_EXPIRE = datetime.timedelta(minutes=1)
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 
@@ -80,7 +83,8 @@ def token_expiry(signed_at, credentials_expiry=None):
     """When a client should ask for a new token (both datetimes aware, UTC)."""
     expiry = signed_at + TOKEN_LIFETIME
     if credentials_expiry is not None:
-        expiry = min(expiry, credentials_expiry - BEFORE_CREDENTIALS_EXPIRE)
+        margin = min(BEFORE_CREDENTIALS_EXPIRE, (credentials_expiry - signed_at) / 4)
+        expiry = min(expiry, credentials_expiry - margin)
     return max(expiry, signed_at)
 
 

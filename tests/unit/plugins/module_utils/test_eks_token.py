@@ -102,7 +102,8 @@ def test_token_url_rejects_other_text():
     (None, datetime.timedelta(minutes=14)),                       # static credentials: the CLI's 14 minutes
     (datetime.timedelta(hours=1), datetime.timedelta(minutes=14)),
     (datetime.timedelta(minutes=5), datetime.timedelta(minutes=4)),  # a session shorter than a token
-    (datetime.timedelta(seconds=30), datetime.timedelta(0)),      # never before the signing
+    (datetime.timedelta(seconds=40), datetime.timedelta(seconds=30)),  # a quarter of a short rest
+    (datetime.timedelta(seconds=-5), datetime.timedelta(0)),      # never before the signing
 ])
 def test_token_expiry_is_the_earlier_of_the_token_and_the_credentials(credentials_left, expected):
     signed = FIXED.replace(tzinfo=UTC)
