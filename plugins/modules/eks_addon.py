@@ -96,9 +96,12 @@ options:
     default: false
   wait:
     description:
-      - Wait until the add-on is C(ACTIVE) after a create or an update (a
-        C(DEGRADED) add-on, such as coredns on a cluster without nodes yet,
-        ends the wait with a warning), and until it is gone after a delete.
+      - Wait until the add-on is C(ACTIVE) after a create or an update, or
+        when it is still being created or updated (a C(DEGRADED) add-on, such
+        as coredns on a cluster without nodes yet, ends the wait with a
+        warning), and until it is gone after a delete.
+      - With V(false) for several add-ons and then V(true) for the same ones,
+        EKS creates them side by side and the second pass waits for them.
     type: bool
     default: true
   wait_timeout:
@@ -579,6 +582,9 @@ def update(module, client, addon, resolved):
         "EKS add-on %s of cluster %s" % (name, cluster_name),
     )
     after["tags"] = tags
+    if params["wait"] and not updates and not module.check_mode and addon.get("status") in TRANSITIONAL:
+        # Still being made (by this run's create without wait, or by a run that stopped): wait too.
+        after = dict(wait_ready(module, client, cluster_name, name), tags=tags)
     return after, after_associations, associations, bool(request) or tags_changed, updates
 
 

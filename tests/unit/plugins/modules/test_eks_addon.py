@@ -398,3 +398,17 @@ def test_configuration_values_helpers():
     assert eks_addon.parse_configuration("a: 1\nb: [x]\n") == {"a": 1, "b": ["x"]}
     assert json.loads(eks_addon.config_text({"b": 1, "a": 2})) == {"a": 2, "b": 1}
     assert eks_addon.version_key("v1.19.0-eksbuild.12") > eks_addon.version_key("v1.19.0-eksbuild.2")
+
+
+def test_created_without_waiting_then_awaited_by_a_second_pass(run_module, local_eks, local_cluster):
+    """The role creates every add-on with wait=false, so EKS makes them side by side, then
+    runs the module again with wait=true: that pass changes nothing and ends when they are
+    ACTIVE."""
+    names = ["vpc-cni", "kube-proxy"]
+    options = dict(cluster_name="hh", version="default", endpoint_url=local_eks.url, region="us-west-2")
+    started = [run_module(eks_addon, dict(options, name=name, wait=False)) for name in names]
+    assert [(r["changed"], r["status"]) for r in started] == [(True, "CREATING")] * 2
+    awaited = [run_module(eks_addon, dict(options, name=name, wait=True)) for name in names]
+    assert [(r["changed"], r["status"]) for r in awaited] == [(False, "ACTIVE")] * 2
+    statuses = {name: local_cluster.describe_addon(clusterName="hh", addonName=name)["addon"]["status"] for name in names}
+    assert statuses == {"vpc-cni": "ACTIVE", "kube-proxy": "ACTIVE"}
