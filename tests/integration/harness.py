@@ -34,7 +34,12 @@ SITE = ROOT / "playbooks" / "site.yml"
 KUBE_PHASES = frozenset({"hosting.yml"})
 # Environment of local.sh that must not leak into a stack started by the tests.
 FAULT_VARIABLES = ("HONEYHIVE_FAULTS", "HONEYHIVE_FAULT_SEED", "HONEYHIVE_FAULT_THROTTLE_RATE",
-                   "HONEYHIVE_FAULT_ERROR_RATE", "HONEYHIVE_FAULT_AFTER")
+                   "HONEYHIVE_FAULT_ERROR_RATE", "HONEYHIVE_FAULT_AFTER", "HONEYHIVE_AWS_STRICT",
+                   "HONEYHIVE_AWS_TIME_SCALE", "HONEYHIVE_AWS_SEED")
+# The integration suites' stacks run every strict behaviour with AWS durations divided by this
+# (an EKS cluster takes 6 s, a role session of an hour 36 s); the molecule scenario and
+# `make bench` run at the local AWS's default, 20.
+SUITE_TIME_SCALE = 100
 # Secrets the stack's env file exports; runs get them through an extra-vars file instead.
 SECRET_VARIABLES = {"HONEYHIVE_EXTERNAL_ID": "platform_external_id", "TWINGATE_API_TOKEN": "twingate_api_token"}
 RECAP_RE = re.compile(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", re.MULTILINE)
@@ -149,6 +154,7 @@ def start_stack(state: Path, faults: dict | None = None, kube: bool | None = Non
         env["HONEYHIVE_LOCAL_KUBE"] = "1"
     else:
         env.pop("HONEYHIVE_LOCAL_KUBE", None)
+    env["HONEYHIVE_AWS_TIME_SCALE"] = str(SUITE_TIME_SCALE)
     env.update({key: str(value) for key, value in (faults or {}).items()})
     up = subprocess.run([str(LOCAL_SH), "up", str(state)], env=env, capture_output=True, text=True)
     if up.returncode != 0:
