@@ -35,6 +35,7 @@ SCALE = 300.0
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
 ONE_TRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def free_port():
@@ -121,10 +122,17 @@ def wait_until(check, seconds=15):
             time.sleep(0.2)
 
 
+def allowed_role(local_aws, name, **extra):
+    """A role the tests may assume, allowed everything (IAM is enforced)."""
+    iam = local_aws.admin("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST), **extra)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(EVERYTHING))
+    return arn
+
+
 def assumable_role(local_aws, name=None, duration=3600):
     name = name or unique("deploy")
-    arn = local_aws.admin("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
-                                             MaxSessionDuration=max(3600, duration))["Role"]["Arn"]
+    arn = allowed_role(local_aws, name, MaxSessionDuration=max(3600, duration))
     return wait_until(lambda: local_aws.caller("sts").assume_role(
         RoleArn=arn, RoleSessionName="tests", DurationSeconds=duration))["Credentials"]
 
@@ -157,7 +165,7 @@ def test_sessions_expire_after_their_duration_divided_by_the_scale(local_aws):
 
 def test_a_refreshing_profile_outlives_its_sessions(local_aws, tmp_path, monkeypatch):
     name = unique("deploy")
-    local_aws.admin("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    allowed_role(local_aws, name)
     config = tmp_path / "config"
     config.write_text("[profile deploy]\nrole_arn = arn:aws:iam::%s:role/%s\nduration_seconds = 900\n"
                       "credential_source = Environment\n" % (ACCOUNT, name))
