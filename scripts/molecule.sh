@@ -10,8 +10,16 @@ state="$ROOT/.local/molecule-$scenario"
 # HONEYHIVE_CHART_MIRROR, else their upstream repositories): teardown.yml covers that phase too.
 export HONEYHIVE_LOCAL_KUBE=1
 "$ROOT/scripts/local.sh" up "$state"
-trap '"$ROOT/scripts/local.sh" down "$state"' EXIT
 # shellcheck disable=SC1091
 . "$state/env"
+# After the converge and the teardown: what the deployment role used and what of its grants
+# nothing used (the strict local AWS records every authorized request), then stop the stack.
+finish() {
+  echo "----- the deployment role's use of its grants (scripts/iam_usage.py) -----"
+  "$ROOT/.venv/bin/python" "$ROOT/scripts/iam_usage.py" --endpoint "$AWS_ENDPOINT_URL" \
+    | tee "$state/iam-usage.txt" || echo "molecule.sh: the IAM usage could not be read" >&2
+  "$ROOT/scripts/local.sh" down "$state"
+}
+trap finish EXIT
 cd "$ROOT/extensions"
 molecule test -s "$scenario"
