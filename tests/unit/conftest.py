@@ -5,6 +5,7 @@
   ``amazon.aws`` / ``community.aws`` collections import as they do at run time.
 * ``moto_endpoint``: a real moto server on a free 127.0.0.1 port for the session,
   stopped by its PID at the end.
+* ``api_calls``: the name of every AWS API operation made through botocore.
 * ``start_twingate_double``: starts the local Twingate test double
   (scripts/twingate_double.py) on a free port; ``closed_twingate_url``: a GraphQL URL
   on a port nothing listens on.
@@ -23,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from botocore.client import BaseClient
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / ".local" / "collections"
@@ -114,6 +116,20 @@ def start_twingate_double():
 def closed_twingate_url():
     """A Twingate API URL on a 127.0.0.1 port nothing listens on."""
     return f"http://127.0.0.1:{free_port()}/api/graphql/"
+
+
+@pytest.fixture
+def api_calls(monkeypatch):
+    """Records the name of every AWS API operation made through botocore."""
+    calls = []
+    original = BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
 
 
 @pytest.fixture

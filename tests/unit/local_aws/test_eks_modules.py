@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 
-import botocore.client
 import pytest
 
 import eks_harness as h
@@ -38,20 +37,6 @@ def cluster(server, clock):
                        resourcesVpcConfig={"subnetIds": server.env.subnet_ids("vpc-0aaaaaaaaaaaaaaa1")})
     eks.get_waiter("cluster_active").wait(name="hh", WaiterConfig={"Delay": 30, "MaxAttempts": 40})
     return "hh"
-
-
-@pytest.fixture
-def api_calls(monkeypatch):
-    """The name of every AWS operation made through botocore."""
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 def nodegroup_args(server, **extra):

@@ -2,7 +2,6 @@
 
 * ``moto_client``: boto3 clients of the moto server, to set up and read back what a
   module did;
-* ``api_calls``: the name of every AWS API operation made through botocore;
 * ``stub_client``: hands the module botocore Stubber-backed clients;
 * ``no_sleep``: polling without waiting;
 * ``local_eks``: the local EKS service (scripts/local_aws/eks.py) behind a 127.0.0.1 HTTP
@@ -18,7 +17,6 @@ import time
 from pathlib import Path
 
 import boto3
-import botocore.client
 import pytest
 from botocore.stub import Stubber
 
@@ -31,20 +29,6 @@ def moto_client(moto_endpoint, aws_env):
         return boto3.client(service, endpoint_url=moto_endpoint, region_name="us-west-2")
 
     return make
-
-
-@pytest.fixture
-def api_calls(monkeypatch):
-    """Records the name of every AWS API operation made through botocore."""
-    calls = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
 
 
 @pytest.fixture
