@@ -29,6 +29,7 @@ import time
 from urllib.parse import unquote
 
 from . import wire
+from .wire import xml_text
 from .core import Answer, Behaviour
 
 # Seconds a new resource stays invisible: (low, high) of a uniform draw.
@@ -146,13 +147,13 @@ class Consistency(Behaviour):
         if service == "iam":
             text = answer.body.decode("utf-8", "replace")
             if operation == "CreateRole":
-                self._record(account, "iam_role", _xml(text, "Arn"), "iam")
+                self._record(account, "iam_role", xml_text(text, "Arn"), "iam")
             elif operation == "CreatePolicy":
-                self._record(account, "iam_policy", _xml(text, "Arn"), "iam")
+                self._record(account, "iam_policy", xml_text(text, "Arn"), "iam")
             elif operation == "CreateOpenIDConnectProvider":
-                self._record(account, "iam_oidc_provider", _xml(text, "OpenIDConnectProviderArn"), "iam")
+                self._record(account, "iam_oidc_provider", xml_text(text, "OpenIDConnectProviderArn"), "iam")
         elif service == "ec2" and operation in EC2_CREATES:
-            key = _xml(answer.body.decode("utf-8", "replace"), EC2_CREATES[operation])
+            key = xml_text(answer.body.decode("utf-8", "replace"), EC2_CREATES[operation])
             if key:
                 self._record(account, "ec2", key, "ec2")
         return answer
@@ -162,14 +163,6 @@ class Consistency(Behaviour):
             with self.lock:
                 return 200, {"refused": list(self.refused), "tracked": len(self.until)}
         return None
-
-
-def _xml(text, tag):
-    start = text.find("<%s>" % tag)
-    if start < 0:
-        return ""
-    start += len(tag) + 2
-    return text[start:text.find("</%s>" % tag, start)]
 
 
 def _account_of(arn):

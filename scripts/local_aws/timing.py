@@ -25,6 +25,7 @@ import threading
 import time
 
 from .core import Behaviour
+from .wire import xml_text
 
 # kind: (seconds on AWS, source). Figures are typical, not worst cases.
 DURATIONS = {
@@ -155,7 +156,7 @@ class Timing(Behaviour):
         operation = call.operation
         if operation in ("CreateNatGateway", "DeleteNatGateway"):
             text = answer.body.decode("utf-8", "replace")
-            key = _xml(text, "natGatewayId")
+            key = xml_text(text, "natGatewayId")
             nat = self.strict.moto.ec2(call.account, call.region).nat_gateways.get(key)
             if nat is not None:
                 if operation == "CreateNatGateway":
@@ -165,7 +166,7 @@ class Timing(Behaviour):
                 else:
                     self.transition("nat_gateway_delete", key, nat, "state", "deleting", "deleted")
         elif operation == "CreateVpcEndpoint":
-            key = _xml(answer.body.decode("utf-8", "replace"), "vpcEndpointId")
+            key = xml_text(answer.body.decode("utf-8", "replace"), "vpcEndpointId")
             endpoint = self.strict.moto.ec2(call.account, call.region).vpc_end_points.get(key)
             if endpoint is not None and (endpoint.vpc_endpoint_type or "").lower() == "interface":
                 self.transition("vpc_endpoint_create", key, endpoint, "state", "pending", "available")
@@ -191,9 +192,3 @@ class Timing(Behaviour):
         return None
 
 
-def _xml(text, tag):
-    start = text.find("<%s>" % tag)
-    if start < 0:
-        return ""
-    start += len(tag) + 2
-    return text[start:text.find("</%s>" % tag, start)]

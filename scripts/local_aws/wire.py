@@ -35,6 +35,15 @@ def _xml_escape(text):
             .replace('"', "&quot;"))
 
 
+def xml_text(text, tag):
+    """The text of the first ``<tag>`` element of an XML answer ("" when there is none)."""
+    start = text.find("<%s>" % tag)
+    if start < 0:
+        return ""
+    start += len(tag) + 2
+    return text[start:text.find("</%s>" % tag, start)]
+
+
 def _cbor_text(text):
     data = text.encode("utf-8")
     size = len(data)
