@@ -38,6 +38,10 @@ answer back. On the way it
   ``--seed`` and a sequential client the faults are replayable (:class:`FaultInjector`);
   without one a seed is chosen and reported on stderr and by ``/_proxy/health``.
 
+A request with the header ``x-local-aws-observer: 1`` (the tests' read-backs, which look at
+what a run made) gets no fault and no line in the request log and is not counted; the local
+AWS answers it as any other.
+
 Control endpoints (answered by the proxy itself, never forwarded or logged):
 
 * ``GET /_proxy/health`` -> ``{"status": "ok", "upstream", "config", "requests", "injected"}``
@@ -635,6 +639,8 @@ def now_iso():
 # ---------------------------------------------------------------------------------------------
 # HTTP
 
+# A read-back of what a run made: no fault, no log line (see the module docstring).
+OBSERVER_HEADER = "x-local-aws-observer"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
                         "proxy-connection", "te", "trailer", "trailers", "transfer-encoding",
                         "upgrade"})
@@ -727,9 +733,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             sys.stderr.write("aws-proxy: cannot classify %s %s: %r\n"
                              % (self.command, target.split("?", 1)[0], exc))
             info = RequestInfo("unknown", None, is_mutating(None, None, self.command), "rest-json")
-        fault = None if info.moto else srv.injector.decide()
-        with srv.stats_lock:
-            srv.requests += 1
+        observer = self.headers.get(OBSERVER_HEADER) == "1"
+        fault = None if info.moto or observer else srv.injector.decide()
+        if not observer:
+            with srv.stats_lock:
+                srv.requests += 1
         call = None
         if srv.strict is not None and not info.moto and not fault:
             call = srv.strict_call(self.command, target, self.headers, body, info)
@@ -737,6 +745,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         # The log line is written as soon as the status is known, before the client can have
         # read the whole answer, so a client that got its response always finds it logged.
         def record(status):
+            if observer:
+                return
             srv.log.write(started, info, status, fault, round((time.monotonic() - clock) * 1000, 1),
                           strict=call.notes.get("answered_by") if call is not None else None)
 

@@ -1,8 +1,9 @@
 """Read back everything a converge made, straight from the emulators, without ids.
 
 ``take(stack)`` reads the target account from moto directly (``HONEYHIVE_MOTO_URL``, not
-through the AWS proxy, so no fault is injected and nothing is logged) with the deployment
-role's credentials, and the Twingate double through its API, and returns a
+through the AWS proxy, so no fault is injected and nothing is logged), and EKS, which the local
+AWS serves itself, through the proxy as an observer (no fault, no log line) with the account administrator's
+keys; moto with credentials of the target account, and the Twingate double through its API, and returns a
 :class:`Snapshot`: for each kind of resource the list of its resources, each one reduced to
 what identifies it and what a converge sets on it, with every generated id replaced by the
 name of what it points at (a route's NAT gateway by its Name tag, a secret's KMS key by its
@@ -79,8 +80,8 @@ PART_OF = {
     "ec2:CreateTags": None,
     "iam:CreatePolicyVersion": "iam_managed_policy",
     "logs:CreateLogStream": "log_group",
-    "eks:CreateAccessEntry": "eks_cluster",
-    "eks:CreatePodIdentityAssociation": "eks_cluster",
+    "eks:CreateAccessEntry": "eks_access_entry",
+    "eks:CreatePodIdentityAssociation": "eks_pod_identity_association",
 }
 # Operation name prefixes that make something.
 CREATE_PREFIXES = ("Create", "Allocate", "Register", "Request", "Run", "Import", "Issue")
@@ -209,18 +210,44 @@ def _arn_name(arn: str) -> str:
     return re.split(r"[:/]", arn)[-1]
 
 
-class Reader:
-    """Reads one account and region of moto; ``names`` maps ids to names as they are learned."""
+# Services the local AWS serves itself (not moto): read through the proxy as an observer.
+LOCAL_SERVICES = ("eks",)
+OBSERVER_HEADER = "x-local-aws-observer"
 
-    def __init__(self, session: boto3.Session, endpoint: str, region: str, account: str):
+
+def administrator_session(env: dict, region: str) -> boto3.Session:
+    """The target account administrator's keys (``STATE/bootstrap.env``, which local.sh writes):
+    the proxy enforces IAM, and the administrator may read everything."""
+    path = Path(env["HONEYHIVE_LOCAL_STATE"]) / "bootstrap.env"
+    keys = dict(line.split("=", 1) for line in path.read_text(encoding="utf-8").split())
+    return boto3.Session(aws_access_key_id=keys["AWS_ACCESS_KEY_ID"], aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+                         region_name=region)
+
+
+def observer_client(env: dict, service: str, region: str):
+    """A client of the AWS proxy, as the target account's administrator, whose requests get no
+    fault and no request-log line."""
+    client = administrator_session(env, region).client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name=region)
+    client.meta.events.register("before-sign.*.*", lambda request, **_: request.headers.__setitem__(OBSERVER_HEADER, "1"))
+    return client
+
+
+class Reader:
+    """Reads one account and region of moto (and the services the local AWS serves itself,
+    through the proxy as an observer); ``names`` maps ids to names as they are learned."""
+
+    def __init__(self, session: boto3.Session, endpoint: str, region: str, account: str, env: dict | None = None):
         self.session = session
         self.endpoint = endpoint
+        self.env = env
         self.region = region
         self.account = account
         self.names: dict = {}
         self.snapshot = Snapshot()
 
     def client(self, service: str):
+        if service in LOCAL_SERVICES and self.env:
+            return observer_client(self.env, service, self.region)
         return self.session.client(service, endpoint_url=self.endpoint, region_name=self.region)
 
     def ref(self, value):
@@ -531,8 +558,29 @@ class Reader:
 
             def addons(cluster_name=name):
                 for addon in _pages(client, "list_addons", "addons", clusterName=cluster_name):
-                    self.add("eks_addon", {"cluster": cluster_name, "name": addon})
+                    detail = client.describe_addon(clusterName=cluster_name, addonName=addon)["addon"]
+                    self.add("eks_addon", {"cluster": cluster_name, "name": addon, "status": detail.get("status"),
+                                           "role": _arn_name(detail.get("serviceAccountRoleArn") or "")})
             self.kind("eks_addon", addons)
+
+            def access_entries(cluster_name=name):
+                for principal in _pages(client, "list_access_entries", "accessEntries", clusterName=cluster_name):
+                    entry = client.describe_access_entry(clusterName=cluster_name, principalArn=principal)["accessEntry"]
+                    policies = [p["policyArn"].rsplit("/", 1)[-1] for p in _pages(
+                        client, "list_associated_access_policies", "associatedAccessPolicies",
+                        clusterName=cluster_name, principalArn=principal)]
+                    self.add("eks_access_entry", {"cluster": cluster_name, "principal": _arn_name(principal),
+                                                  "type": entry.get("type"), "policies": sorted(policies)})
+            self.kind("eks_access_entry", access_entries)
+
+            def pod_identities(cluster_name=name):
+                for summary in _pages(client, "list_pod_identity_associations", "associations", clusterName=cluster_name):
+                    detail = client.describe_pod_identity_association(
+                        clusterName=cluster_name, associationId=summary["associationId"])["association"]
+                    self.add("eks_pod_identity_association", {
+                        "cluster": cluster_name, "namespace": detail["namespace"],
+                        "service_account": detail["serviceAccount"], "role": _arn_name(detail["roleArn"])})
+            self.kind("eks_pod_identity_association", pod_identities)
 
     def misc(self) -> None:
         def queues():
@@ -621,7 +669,7 @@ def target_session(env: dict, account: str, region: str) -> boto3.Session:
 def take(env: dict) -> Snapshot:
     """The snapshot of the emulators whose environment (``STATE_DIR/env``) is ``env``."""
     account, region = local_inventory()
-    reader = Reader(target_session(env, account, region), env["HONEYHIVE_MOTO_URL"], region, account)
+    reader = Reader(target_session(env, account, region), env["HONEYHIVE_MOTO_URL"], region, account, env=env)
     # Order matters only for names: KMS keys and IAM ARNs first, so later kinds refer to them.
     reader.kms()
     reader.iam()

@@ -16,9 +16,9 @@ stack shared by the module, and asserts that
 
 A few inputs are valid on their own and wrong only for what the account holds (a
 Kubernetes version skip for the cluster that exists): such a case names the state it needs
-(``existing_cluster_version``, made directly in the emulator, not through the proxy) and the
-exact read-only calls (``reads``) the preflight role may make before it stops the run; no
-other call, and no mutating one, may appear.
+(``existing_cluster_version``, made without a line in the request log) and the
+exact read-only operations (``reads``) the preflight role makes before it stops the run; no
+other operation, and no mutating one, may appear.
 """
 from __future__ import annotations
 
@@ -77,27 +77,46 @@ def _cluster_name(variables: dict) -> str:
     return resource_name("eks", context, kind="eks_cluster")
 
 
+EKS_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
 @pytest.fixture
 def existing_cluster(emulators):
     """``make(version)``: the platform's EKS cluster at ``version`` in the target account, made
-    directly in moto (not through the proxy, so the request log shows only what the run did);
-    deleted again after the case."""
+    by the local AWS's EKS service with requests that the request log does not show (its role,
+    VPC and subnets directly in moto; the cluster through the proxy as an observer); deleted
+    again, with what it needed, after the case."""
     made = []
+    variables = _inventory_vars()
+    account, region = str(variables["platform_target_account_id"]), variables["platform_region"]
+    session = readback.target_session(emulators.env, account, region)
+    moto = emulators.env["HONEYHIVE_MOTO_URL"]
+    iam = session.client("iam", endpoint_url=moto, region_name=region)
+    ec2 = session.client("ec2", endpoint_url=moto, region_name=region)
+    eks = readback.observer_client(emulators.env, "eks", region)
+    fast = {"Delay": 1, "MaxAttempts": 120}
 
     def make(version):
-        variables = _inventory_vars()
-        account, region = str(variables["platform_target_account_id"]), variables["platform_region"]
-        session = readback.target_session(emulators.env, account, region)
-        eks = session.client("eks", endpoint_url=emulators.env["HONEYHIVE_MOTO_URL"])
+        role = iam.create_role(RoleName="preexisting-eks-cluster", AssumeRolePolicyDocument=json.dumps(EKS_TRUST))
+        vpc = ec2.create_vpc(CidrBlock="10.250.0.0/16")["Vpc"]["VpcId"]
+        zones = [zone["ZoneId"] for zone in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.250.{index}.0/24", AvailabilityZoneId=zone)["Subnet"]["SubnetId"]
+                   for index, zone in enumerate(zones)]
         name = _cluster_name(variables)
-        eks.create_cluster(name=name, version=version, roleArn=f"arn:aws:iam::{account}:role/preexisting",
-                           resourcesVpcConfig={"subnetIds": []})
-        made.append((eks, name))
+        eks.create_cluster(name=name, version=version, roleArn=role["Role"]["Arn"],
+                           resourcesVpcConfig={"subnetIds": subnets})
+        made.append((name, vpc, subnets))
         return name
 
     yield make
-    for eks, name in made:
+    for name, vpc, subnets in made:
         eks.delete_cluster(name=name)
+        eks.get_waiter("cluster_deleted").wait(name=name, WaiterConfig=fast)
+        for subnet in subnets:
+            ec2.delete_subnet(SubnetId=subnet)
+        ec2.delete_vpc(VpcId=vpc)
+        iam.delete_role(RoleName="preexisting-eks-cluster")
 
 
 def _run_case(case: dict, stack, tmp_path: Path) -> tuple[subprocess.CompletedProcess, list]:
@@ -161,7 +180,9 @@ def test_bad_input_stops_in_preflight(case, emulators, existing_cluster, tmp_pat
     requests = emulators.requests()
     mutating = [f"{r['service']}:{r['operation']}" for r in requests if r.get("mutating")]
     assert not mutating, f"mutating AWS calls before preflight failed: {mutating}"
-    calls = [f"{r['service']}:{r['operation']}" for r in requests]
-    assert calls == case.get("reads", []), f"AWS calls before preflight failed: {calls}"
+    # Which operations, not how often: botocore assumes the role again whenever a session is
+    # near its end, which at the local AWS's time scale is at every new client.
+    calls = sorted({f"{r['service']}:{r['operation']}" for r in requests})
+    assert calls == sorted(case.get("reads", [])), f"AWS calls before preflight failed: {calls}"
     twingate_calls = twingate_log.read_text(encoding="utf-8")[twingate_offset:] if twingate_log.exists() else ""
     assert " mutation " not in twingate_calls, f"Twingate mutations before preflight failed:\n{twingate_calls}"
