@@ -1484,6 +1484,13 @@ class LocalEks(core.Behaviour):
         page, nxt = self._paginate(sorted(cluster["nodegroups"]), params, "ListNodegroups")
         return {"nodegroups": page, "nextToken": nxt}
 
+    def _op_list_fargate_profiles(self, call, params):
+        # CreateFargateProfile is not served (the platform runs no Fargate profiles), so a
+        # cluster here never has one; listing them is how a read-back proves it.
+        self._cluster(call, params["clusterName"])
+        page, nxt = self._paginate([], params, "ListFargateProfiles")
+        return {"fargateProfileNames": page, "nextToken": nxt}
+
     def _op_delete_nodegroup(self, call, params):
         cluster = self._cluster(call, params["clusterName"])
         group = self._nodegroup(cluster, params["nodegroupName"])

@@ -299,7 +299,8 @@ class Reader:
             self.names[subnet["SubnetId"]] = _name(_tags(subnet.get("Tags")))
         groups = [g for g in _pages(ec2, "describe_security_groups", "SecurityGroups") if g.get("VpcId") in ours]
         for group in groups:
-            self.names[group["GroupId"]] = group["GroupName"]
+            # EKS names the cluster security group it makes with a number of its own choosing.
+            self.names[group["GroupId"]] = re.sub(r"^(eks-cluster-sg-.+)-\d{10}$", r"\1-<n>", group["GroupName"])
         igws = list(_pages(ec2, "describe_internet_gateways", "InternetGateways"))
         for igw in igws:
             self.names[igw["InternetGatewayId"]] = _name(_tags(igw.get("Tags")))
@@ -350,7 +351,7 @@ class Reader:
             })
         for group in groups:
             self.add("security_group", {
-                "name": group["GroupName"], "vpc": self.ref(group["VpcId"]), "description": group.get("Description"),
+                "name": self.ref(group["GroupId"]), "vpc": self.ref(group["VpcId"]), "description": group.get("Description"),
                 "tags_name": _tags(group.get("Tags")).get("Name"),
                 "ingress": self._rules(group.get("IpPermissions", [])),
                 "egress": self._rules(group.get("IpPermissionsEgress", [])),
@@ -569,7 +570,7 @@ class Reader:
                     policies = [p["policyArn"].rsplit("/", 1)[-1] for p in _pages(
                         client, "list_associated_access_policies", "associatedAccessPolicies",
                         clusterName=cluster_name, principalArn=principal)]
-                    self.add("eks_access_entry", {"cluster": cluster_name, "principal": _arn_name(principal),
+                    self.add("eks_access_entry", {"cluster": cluster_name, "name": _arn_name(principal),
                                                   "type": entry.get("type"), "policies": sorted(policies)})
             self.kind("eks_access_entry", access_entries)
 
@@ -578,8 +579,8 @@ class Reader:
                     detail = client.describe_pod_identity_association(
                         clusterName=cluster_name, associationId=summary["associationId"])["association"]
                     self.add("eks_pod_identity_association", {
-                        "cluster": cluster_name, "namespace": detail["namespace"],
-                        "service_account": detail["serviceAccount"], "role": _arn_name(detail["roleArn"])})
+                        "cluster": cluster_name, "name": "%s/%s" % (detail["namespace"], detail["serviceAccount"]),
+                        "role": _arn_name(detail["roleArn"])})
             self.kind("eks_pod_identity_association", pod_identities)
 
     def misc(self) -> None:

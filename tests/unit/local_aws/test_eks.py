@@ -104,6 +104,7 @@ def test_every_operation_answers_in_the_model_shapes(server, env, eks):
     finish(env, "cluster_encryption")
     create_nodegroup(eks, env, labels={"pool": "system"}, taints=[{"key": "a", "value": "b", "effect": "NO_SCHEDULE"}])
     eks.list_nodegroups(clusterName="hh")
+    eks.list_fargate_profiles(clusterName="hh")
     group = eks.describe_nodegroup(clusterName="hh", nodegroupName="system")["nodegroup"]
     eks.update_nodegroup_config(clusterName="hh", nodegroupName="system", labels={"addOrUpdateLabels": {"x": "y"}})
     finish(env, "nodegroup_config_update")
@@ -685,6 +686,14 @@ def test_nodegroup_deletion(env, eks):
     assert eks.list_nodegroups(clusterName="hh")["nodegroups"] == ["system"]
     finish(env, "nodegroup_delete")
     assert eks.list_nodegroups(clusterName="hh")["nodegroups"] == []
+
+
+def test_a_cluster_has_no_fargate_profiles_and_an_unknown_one_is_not_found(env, eks):
+    create_cluster(eks, env)
+    assert eks.list_fargate_profiles(clusterName="hh")["fargateProfileNames"] == []
+    with pytest.raises(ClientError) as error:
+        eks.list_fargate_profiles(clusterName="nope")
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 # ------------------------------------------------------------------------ add-ons
