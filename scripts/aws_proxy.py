@@ -52,8 +52,9 @@ Control endpoints (answered by the proxy itself, never forwarded or logged):
 * ``POST /_proxy/reset-log`` truncates the request log.
 * ``POST /_proxy/config`` with ``{"hold": {"operation", "service", "occurrence", "seconds"}}``
   holds back the answer of the ``occurrence``-th request (counted from this call, default 1)
-  of ``operation`` (of ``service``, when given): the request is forwarded and logged with the
-  emulator's status, but its answer reaches the client only after ``seconds`` (default 60) or
+  of ``operation`` (of ``service``, when given): the request is forwarded (or answered by the
+  strict local AWS, as EKS requests are) and logged with its status, but its answer reaches the
+  client only after ``seconds`` (default 60) or
   when the hold is changed or cleared (``{"hold": null}``). The interrupted-run tests use it
   to stop a run at the worst moment of a create call: done in the emulator, its answer not yet
   seen by the client. ``/_proxy/health`` reports the hold and how many answers it held.
@@ -767,12 +768,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 status, headers, payload = wire.error_response(
                     info.kind, 400, "ValidationError", "local AWS: %s" % exc, info.model)
                 answer = Answer(status, headers, payload)
-            if answer is not None:
+            if answer is not None:  # answered here (the local EKS, a refusal): held like the others
+                hold = None if observer else srv.hold.match(info)
                 answer = srv.strict.after(call, answer)
                 record(answer.status)
+                if hold is not None:
+                    release, seconds = hold
+                    release.wait(seconds)
                 self._send_simple(answer.status, answer.headers, answer.body)
                 return
-        self._forward(target, body, has_body, record, srv.hold.match(info), call)
+        self._forward(target, body, has_body, record, None if observer else srv.hold.match(info), call)
 
     def _forward(self, target, body, has_body, record, hold=None, call=None):
         srv = self.server

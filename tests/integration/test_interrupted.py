@@ -2,10 +2,10 @@
 
 On emulators of its own, ``site.yml -i inventories/local`` is run and killed again and
 again, each time a little further into the converge, at the kill points below, across both
-phases: right after the platform KMS key is created (before its alias), after the first IAM
-role, after the VPC, between the NAT gateway's Elastic IP and the gateway, between the
-gateway's creation and the module seeing it (with its tags), after a Twingate connector's
-ECS service, after the EKS cluster and after Karpenter's interruption queue. A kill point is
+phases: right after the platform KMS key is created (before its alias), after the VPC,
+between the NAT gateway's Elastic IP and the gateway, between the gateway's creation and the
+module seeing it (with its tags), after the first IAM role, after a Twingate connector's ECS
+service, after the EKS cluster and after Karpenter's interruption queue. A kill point is
 the n-th successful call of an operation in the proxy's request log; the proxy holds back the
 answer to that call (``hold`` of ``/_proxy/config``), so the call is done in the emulator but
 the run never sees its answer, the worst moment for an interruption and the same moment every
@@ -26,17 +26,18 @@ import readback
 from harness import run_playbook, start_stack, stop_stack
 
 # (service, operation, occurrence, where the run stops), in the order site.yml reaches them:
-# foundation, vpc, twingate (substrate), then eks and karpenter (hosting). A change of
+# foundation, vpc, twingate (substrate), then eks and karpenter (hosting). The deployment
+# and GitHub deploy roles are bootstrap.yml's, so site.yml's first role is a later one. A change of
 # site.yml that no longer reaches one, or reaches them in another order, fails
 # test_every_kill_point_was_reached_and_killed: update the list.
 KILL_POINTS = [
     ("kms", "CreateKey", 1, "the platform KMS key is created, its alias not yet"),
-    ("iam", "CreateRole", 1, "the first IAM role is created, its policies not yet"),
     ("ec2", "CreateVpc", 1, "the VPC is created, its subnets not yet"),
     ("ec2", "AllocateAddress", 1, "the NAT gateway's Elastic IP is allocated, the gateway not yet"),
     ("ec2", "CreateNatGateway", 1, "the NAT gateway is created, the module has not seen it or its tags"),
+    ("iam", "CreateRole", 1, "the first IAM role site.yml creates, its policies not yet"),
     ("ecs", "CreateService", 1, "the first Twingate connector's ECS service is created"),
-    ("eks", "CreateCluster", 1, "the EKS cluster is created, the module has not seen it"),
+    ("eks", "CreateCluster", 1, "the EKS cluster is created (by the local EKS), the module has not seen it"),
     ("sqs", "CreateQueue", 1, "Karpenter's interruption queue is created, its rules not yet"),
 ]
 MIN_POINTS = 5
