@@ -204,7 +204,8 @@ egressSelections:
 EOF
 
 # EKS authentication and access policies, served by the local AWS (scripts/local_aws/eks_auth.py).
-# No caching: a token or an access entry that stops being valid stops working at once.
+# No webhook caching: an access entry that stops being valid stops working at once, and a token
+# 10 s after it does (kube-apiserver keeps a successful token review that long, whatever the flags).
 webhook_flags=()
 if [[ -n ${LOCAL_KUBE_AWS_WEBHOOK:-} ]]; then
   for hook in authenticate authorize; do
