@@ -58,8 +58,11 @@ def files_under(*roots: Path) -> list[Path]:
         if root.is_file():
             found.append(root)
         elif root.is_dir():
-            found.extend(path for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink())
-    return found
+            # os.walk passes over a directory removed while it walks (molecule runs beside this
+            # suite and cleans up its own temporary files in the invoking user's ~/.ansible/tmp).
+            for folder, _, names in os.walk(root):
+                found.extend(Path(folder) / name for name in names)
+    return sorted(path for path in found if not path.is_symlink())
 
 
 def scan(paths: list[Path], secrets: dict[str, str]) -> list[tuple[str, str]]:
@@ -67,7 +70,10 @@ def scan(paths: list[Path], secrets: dict[str, str]) -> list[tuple[str, str]]:
     patterns = {label: variants(value) for label, value in secrets.items()}
     hits = []
     for path in paths:
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # a file another run (molecule, beside this suite) just removed
+            continue
         for label, forms in patterns.items():
             if any(form in data for form in forms):
                 hits.append((str(path), label))
