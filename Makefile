@@ -58,8 +58,8 @@ demo: venv kube
 	@HONEYHIVE_LOCAL_KUBE=1 scripts/local.sh up .local/demo >/dev/null
 	@trap 'scripts/local.sh down .local/demo >/dev/null' EXIT; \
 	  . .local/demo/env; \
-	  ansible-playbook site.yml -i inventories/local; \
-	  $(VENV)/bin/python scripts/iam_usage.py
+	  ansible-playbook site.yml -i inventories/local; rc=$$?; \
+	  $(VENV)/bin/python scripts/iam_usage.py; exit $$rc
 
 unit: venv
 	$(VENV)/bin/pytest tests/unit

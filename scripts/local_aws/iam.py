@@ -608,7 +608,7 @@ def usage_report(data, role=None):
     its requests used, with counts; what was denied; and per statement of its policies the
     granted actions nothing used (for an action list), or the services used (for a wildcard
     or NotAction grant). ``role``: an ARN or a part of one; default: the role with the most
-    requests."""
+    requests (a role: the account's root or a user only assumes the deployment role)."""
     roles = data.get("roles") or {}
     if not roles:
         return "IAM usage: no request of a role session was evaluated."
@@ -618,7 +618,8 @@ def usage_report(data, role=None):
             return "IAM usage: no role matches %r (roles seen: %s)" % (role, ", ".join(sorted(roles)))
         name = matches[0]
     else:
-        name = max(roles, key=lambda r: sum(roles[r]["actions"].values()))
+        candidates = [r for r in roles if ":role/" in r] or list(roles)
+        name = max(candidates, key=lambda r: sum(roles[r]["actions"].values()))
     info = roles[name]
     actions = info["actions"]
     lines = ["IAM usage of %s: %d evaluations in %d requests, %.3f ms per request (p50 %.3f, p95 %.3f, "
