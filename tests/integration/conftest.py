@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,15 @@ def reference(reference_converge):
     empty = sorted(kind for kind in made if not snapshot.kinds.get(kind) and kind not in snapshot.unavailable)
     assert not empty, f"the clean converge made {empty}, but the read-back found none of them"
     return reference_converge
+
+
+@pytest.fixture(scope="session")
+def helm_bin() -> str:
+    """The helm binary of the chart tests (tests/charts/mirror.py), or the reason there is none."""
+    sys.path.insert(0, str(ROOT / "tests" / "charts"))
+    import mirror  # pylint: disable=import-outside-toplevel
+
+    try:
+        return mirror.helm()
+    except mirror.ChartsUnavailable as err:
+        pytest.fail(str(err))

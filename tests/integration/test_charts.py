@@ -61,14 +61,6 @@ WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 # --- charts, helm and the values the roles pass -----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def helm_bin() -> str:
-    try:
-        return mirror.helm()
-    except mirror.ChartsUnavailable as err:
-        pytest.fail(str(err))
-
-
-@pytest.fixture(scope="module")
 def packages() -> dict:
     """Every chart of the catalogue: name -> its package at the pinned version."""
     try:

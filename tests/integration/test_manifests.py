@@ -102,14 +102,6 @@ def test_strict_validation_rejects_an_unknown_field(rendered, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def helm_bin() -> str:
-    try:
-        return mirror.helm()
-    except mirror.ChartsUnavailable as err:
-        pytest.fail(str(err))
-
-
-@pytest.fixture(scope="module")
 def chart_objects(rendered, helm_bin):
     """(path, object) of what the load balancer controller's chart makes from the roles' values
     of every deployment: the ingress class and its IngressClassParams."""
