@@ -13,9 +13,12 @@ deployment role can stay least-privilege.
 Usage::
 
     scripts/iam_usage.py [--endpoint URL] [--role ARN-OR-PART] [--json] [--file USAGE.json]
+                         [--require-rules]
 
 ``--endpoint`` defaults to ``AWS_ENDPOINT_URL`` (the AWS proxy); ``--file`` reads a saved
-answer of ``GET /_aws/iam/usage`` instead. Exits 1 when the endpoint cannot be read.
+answer of ``GET /_aws/iam/usage`` instead. Exits 1 when the endpoint cannot be read; with
+``--require-rules``, 3 when a request of any role was refused because the local AWS has no
+authorization rule for its operation (then the emulator, not the role's policies, decided it).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from local_aws.authz import NO_RULE  # noqa: E402
 from local_aws.iam import usage_report  # noqa: E402
 
 
@@ -44,6 +48,8 @@ def main(argv=None):
     parser.add_argument("--file", help="a saved /_aws/iam/usage answer instead of the endpoint")
     parser.add_argument("--role", help="the role (ARN or a part of it); default: the one with most requests")
     parser.add_argument("--json", action="store_true", help="print the usage answer as JSON")
+    parser.add_argument("--require-rules", action="store_true",
+                        help="exit 3 when a request was refused for want of an authorization rule")
     args = parser.parse_args(argv)
     try:
         if args.file:
@@ -61,6 +67,12 @@ def main(argv=None):
         sys.stdout.write("\n")
     else:
         sys.stdout.write(usage_report(data, args.role) + "\n")
+    unjudged = sorted({entry["message"] for info in (data.get("roles") or {}).values()
+                       for entry in info.get("denied") or [] if NO_RULE in entry["message"]})
+    if args.require_rules and unjudged:
+        sys.stderr.write("iam_usage: %d requests were refused for want of an authorization rule (add one to "
+                         "scripts/local_aws/authz.py and operations.yml):\n  %s\n" % (len(unjudged), "\n  ".join(unjudged)))
+        return 3
     return 0
 
 

@@ -14,11 +14,21 @@ export HONEYHIVE_LOCAL_KUBE=1
 . "$state/env"
 # After the converge and the teardown: what the deployment role used and what of its grants
 # nothing used (the strict local AWS records every authorized request), then stop the stack.
+# A request refused because the local AWS has no authorization rule for its operation fails
+# the scenario: the emulator, not the role's policies, decided what the module saw.
 finish() {
+  local rc=$? usage_rc=0
   echo "----- the deployment role's use of its grants (scripts/iam_usage.py) -----"
-  "$ROOT/.venv/bin/python" "$ROOT/scripts/iam_usage.py" --endpoint "$AWS_ENDPOINT_URL" \
-    | tee "$state/iam-usage.txt" || echo "molecule.sh: the IAM usage could not be read" >&2
+  "$ROOT/.venv/bin/python" "$ROOT/scripts/iam_usage.py" --endpoint "$AWS_ENDPOINT_URL" --require-rules \
+    | tee "$state/iam-usage.txt" || usage_rc=$?
   "$ROOT/scripts/local.sh" down "$state"
+  if ((usage_rc == 3)); then
+    echo "molecule.sh: $scenario made requests without an authorization rule in the local AWS (above)" >&2
+    ((rc != 0)) || rc=1
+  elif ((usage_rc != 0)); then
+    echo "molecule.sh: the IAM usage could not be read" >&2
+  fi
+  exit "$rc"
 }
 trap finish EXIT
 cd "$ROOT/extensions"

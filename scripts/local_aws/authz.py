@@ -77,6 +77,9 @@ class Absent(AuthzError):
     association): nothing is authorized, the emulator answers the request."""
 
 
+NO_RULE = "no IAM authorization rule for"
+
+
 class NoRule(AuthzError):
     """An operation with no authorization rule."""
 
@@ -84,8 +87,8 @@ class NoRule(AuthzError):
         self.service = service
         self.operation = operation
         super().__init__(
-            "no IAM authorization rule for %s %s in the strict local AWS (scripts/local_aws/authz.py, "
-            "operations.yml): add one before the collection calls it" % (service, operation))
+            "%s %s %s in the strict local AWS (scripts/local_aws/authz.py, "
+            "operations.yml): add one before the collection calls it" % (NO_RULE, service, operation))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1072,7 +1075,7 @@ def _iam_rules():
     rules["DetachUserPolicy"] = Rule(resources=(("user", {"UserNameWithPath": _existing_path(
         "UserName", "user")}),), context=lambda a: {"iam:PolicyARN": a.need("PolicyArn")}, covered=("iam:policyarn",))
     for op in ("ListRoles", "ListPolicies", "ListInstanceProfiles", "ListOpenIDConnectProviders",
-               "GetAccountAuthorizationDetails"):
+               "GetAccountAuthorizationDetails", "ListAccountAliases"):
         rules[op] = Rule()
     return {("iam", op): rule for op, rule in rules.items()}
 
@@ -1099,7 +1102,7 @@ def _kms_rules():
                "PutKeyPolicy", "ScheduleKeyDeletion", "CancelKeyDeletion", "EnableKey", "DisableKey",
                "ListResourceTags", "TagResource", "UntagResource", "UpdateKeyDescription", "CreateGrant",
                "ListGrants", "RevokeGrant", "Decrypt", "Encrypt", "GenerateDataKey",
-               "GenerateDataKeyWithoutPlaintext", "ListKeyRotations"):
+               "GenerateDataKeyWithoutPlaintext", "ListKeyRotations", "ListKeyPolicies"):
         rules[op] = Rule(resources=key, context=_kms_ctx, covered=_KMS_COVERED)
     rules["CreateKey"] = Rule(context=_kms_ctx, covered=_KMS_COVERED, tag_action="",
                               extra=lambda a, c: [_check(a, "kms:TagResource", "*", "", tags=request_tags(a),

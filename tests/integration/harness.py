@@ -114,6 +114,10 @@ class Stack:
     def proxy_config(self, **settings) -> dict:
         return self._proxy("/_proxy/config", settings)
 
+    def iam_usage(self) -> dict:
+        """What the local AWS's IAM evaluated, per role (``GET /_aws/iam/usage``)."""
+        return self._proxy("/_aws/iam/usage")
+
     def requests(self) -> list:
         if not self.request_log.exists():
             return []

@@ -41,6 +41,7 @@ KILL_POINTS = [
     ("sqs", "CreateQueue", 1, "Karpenter's interruption queue is created, its rules not yet"),
 ]
 MIN_POINTS = 5
+NO_RULE = "no IAM authorization rule for"  # how the local AWS refuses an operation it has no rule for (authz.NO_RULE)
 HOLD_SECONDS = 120
 
 pytestmark = pytest.mark.converge
@@ -76,7 +77,7 @@ def start_early(base, notes, job):
                              job=job) if full.rc == 0 else None
         if again is not None:
             notes.append(f"interrupted, run after that: {again.seconds} s, rc {again.rc}, changed {again.changed}")
-        return {"kills": kills, "full": full, "snapshot": snapshot, "again": again}
+        return {"kills": kills, "full": full, "snapshot": snapshot, "again": again, "usage": stack.iam_usage()}
     finally:
         stop_stack(state)
 
@@ -127,3 +128,17 @@ def test_a_further_run_changes_nothing(chain):
     assert again.rc == 0 and again.failed == 0, f"recap {again.recap}\n{again.tail()}"
     assert again.recap and again.changed == 0, (
         f"changed {again.changed}: {again.changed_tasks()}; recap {again.recap}")
+
+
+def test_every_request_was_judged_by_the_deployment_roles_policies(chain):
+    """The local AWS decides a request by the role's policies only for an operation it has an
+    authorization rule for, and refuses any other in words of its own: such a refusal means the
+    emulator, not AWS's rules, decided what a module saw. These runs resume from every kill
+    point, so they take paths a clean converge does not (molecule's scenarios check the same
+    for their converge, idempotence, verify and teardown: scripts/molecule.sh)."""
+    roles = chain["usage"]["roles"]
+    deployment = [arn for arn in roles if ":role/honeyhive-deployment-" in arn]
+    assert deployment, f"no request of the deployment role was evaluated (roles seen: {sorted(roles)})"
+    unjudged = sorted({entry["message"] for arn in deployment for entry in roles[arn].get("denied") or []
+                       if NO_RULE in entry["message"]})
+    assert not unjudged, "requests no authorization rule covers:\n" + "\n".join(unjudged)

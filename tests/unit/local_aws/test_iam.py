@@ -364,6 +364,25 @@ def test_the_usage_report_names_used_actions_and_unused_grants(aws, rendered):
                for line in lines)
 
 
+def test_the_usage_script_fails_on_a_request_the_local_aws_had_no_rule_for(aws, rendered, tmp_path, capsys):
+    import iam_usage
+    from local_aws import authz
+
+    creds = assume(aws, rendered)
+    aws.assumed("ec2", creds).describe_vpcs()
+    saved = tmp_path / "usage.json"
+    saved.write_text(aws.strict.control("GET", "/_aws/iam/usage", b"").body.decode(), encoding="utf-8")
+    assert iam_usage.main(["--file", str(saved), "--require-rules"]) == 0
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    role = next(arn for arn in data["roles"] if ":role/" in arn)
+    data["roles"][role]["denied"].append({"action": "kms:ListKeyPolicies", "resource": "*",
+                                          "message": str(authz.NoRule("kms", "ListKeyPolicies"))})
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    assert iam_usage.main(["--file", str(saved)]) == 0
+    assert iam_usage.main(["--file", str(saved), "--require-rules"]) == 3
+    assert "no IAM authorization rule for kms ListKeyPolicies" in capsys.readouterr().err
+
+
 def test_resource_tags_come_from_the_emulators_state(aws, rendered):
     name = "%s-tag-scoped" % rendered["prefix"]
     account = rendered["target_account"]
