@@ -54,8 +54,8 @@ Control endpoints (answered by the proxy itself, never forwarded or logged):
   holds back the answer of the ``occurrence``-th request (counted from this call, default 1)
   of ``operation`` (of ``service``, when given): the request is forwarded (or answered by the
   strict local AWS, as EKS requests are) and logged with its status, but its answer reaches the
-  client only after ``seconds`` (default 60) or
-  when the hold is changed or cleared (``{"hold": null}``). The interrupted-run tests use it
+  client only after ``seconds`` (default 60) or when the hold is changed or cleared
+  (``{"hold": null}``). The interrupted-run tests use it
   to stop a run at the worst moment of a create call: done in the emulator, its answer not yet
   seen by the client. ``/_proxy/health`` reports the hold and how many answers it held.
 

@@ -31,8 +31,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from local_aws.authz import NO_RULE  # noqa: E402
-from local_aws.iam import usage_report  # noqa: E402
+from local_aws.iam import unjudged_requests, usage_report  # noqa: E402
 
 
 def fetch(endpoint):
@@ -67,8 +66,7 @@ def main(argv=None):
         sys.stdout.write("\n")
     else:
         sys.stdout.write(usage_report(data, args.role) + "\n")
-    unjudged = sorted({entry["message"] for info in (data.get("roles") or {}).values()
-                       for entry in info.get("denied") or [] if NO_RULE in entry["message"]})
+    unjudged = unjudged_requests(data)
     if args.require_rules and unjudged:
         sys.stderr.write("iam_usage: %d requests were refused for want of an authorization rule (add one to "
                          "scripts/local_aws/authz.py and operations.yml):\n  %s\n" % (len(unjudged), "\n  ".join(unjudged)))

@@ -603,12 +603,19 @@ def _statement_label(policy_name, statement):
     return "%s/%s" % (policy_name, statement.label)
 
 
+def unjudged_requests(data):
+    """The messages of the requests in a usage answer that were refused because the local AWS
+    has no authorization rule for their operation (the emulator decided, not the policies)."""
+    return sorted({entry["message"] for info in (data.get("roles") or {}).values()
+                   for entry in info.get("denied") or [] if authz.NO_RULE in entry["message"]})
+
+
 def usage_report(data, role=None):
     """The text report of a usage answer (``GET /_aws/iam/usage``) for one role: the actions
     its requests used, with counts; what was denied; and per statement of its policies the
     granted actions nothing used (for an action list), or the services used (for a wildcard
     or NotAction grant). ``role``: an ARN or a part of one; default: the role with the most
-    requests (a role: the account's root or a user only assumes the deployment role)."""
+    requests among the roles (the root or user that assumes the deployment role is left out)."""
     roles = data.get("roles") or {}
     if not roles:
         return "IAM usage: no request of a role session was evaluated."
