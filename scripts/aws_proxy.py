@@ -189,7 +189,10 @@ class RestMatcher:
                 elif spec.get("location") == "header":
                     required_headers.append(spec.get("locationName", member).lower())
             regex, literal, greedy = self._compile(path)
-            score = (literal, len(literal_query), len(required_query) + len(required_headers), -greedy)
+            # Last: a deprecated operation loses to the current one on the same URI (s3
+            # GetBucketLifecycle / GetBucketLifecycleConfiguration), as botocore sends the latter.
+            score = (literal, len(literal_query), len(required_query) + len(required_headers), -greedy,
+                     not op.get("deprecated", False))
             self.routes.setdefault(method, []).append(
                 (regex, tuple(literal_query + required_query), tuple(required_headers), score, name))
 

@@ -1452,6 +1452,20 @@ def _planned_rules():
     rules[("rds", "ListTagsForResource")] = Rule(resources=(("@arn", {}),))
     rules[("rds", "AddTagsToResource")] = Rule(resources=(("@arn", {}),))
     rules[("rds", "RemoveTagsFromResource")] = Rule(resources=(("@arn", {}),))
+    rules[("rds", "DescribeDBEngineVersions")] = Rule()
+    rules[("rds", "DescribeDBSnapshots")] = Rule(resources=(("snapshot", {"SnapshotName": lambda a: a.get(
+        "DBSnapshotIdentifier") or "*"}),))
+    # A restore makes a new instance from a snapshot or from another instance's backups; AWS
+    # authorizes the new instance and the snapshot, the source instance for a point in time.
+    rds("RestoreDBInstanceFromDBSnapshot", "db", "DbInstanceName", "@DBInstanceIdentifier",
+        extra=lambda a, c: ([_check(a, "rds:RestoreDBInstanceFromDBSnapshot", "arn:%s:rds:%s:%s:snapshot:%s" % (
+            a.partition, a.region, a.account, a.get("DBSnapshotIdentifier")), "snapshot")]
+            if a.get("DBSnapshotIdentifier") else [])
+        + kms_use(("kms:CreateGrant", "kms:DescribeKey"), "rds", lambda x: x.get("KmsKeyId"))(a, c))
+    rds("RestoreDBInstanceToPointInTime", "db", "DbInstanceName", "@TargetDBInstanceIdentifier",
+        extra=lambda a, c: [_check(a, "rds:RestoreDBInstanceToPointInTime", "arn:%s:rds:%s:%s:db:%s" % (
+            a.partition, a.region, a.account, a.get("SourceDBInstanceIdentifier")), "db")]
+        if a.get("SourceDBInstanceIdentifier") else [])
     for service in ("docdb",):
         rules[(service, "CreateDBCluster")] = Rule(
             resources=(("cluster", {"DbClusterInstanceName": "@DBClusterIdentifier"}),),
@@ -1475,6 +1489,14 @@ def _planned_rules():
         rules[(service, "DeleteDBSubnetGroup")] = Rule(
             resources=(("subgrp", {"SubnetGroupName": "@DBSubnetGroupName"}),))
         rules[(service, "ListTagsForResource")] = Rule(resources=(("@arn", {}),))
+        rules[(service, "AddTagsToResource")] = Rule(resources=(("@arn", {}),))
+        rules[(service, "RemoveTagsFromResource")] = Rule(resources=(("@arn", {}),))
+        rules[(service, "DescribeDBEngineVersions")] = Rule()
+        rules[(service, "DescribeDBClusterParameterGroups")] = Rule(resources=(("cluster-pg", {
+            "ClusterParameterGroupName": lambda a: a.get("DBClusterParameterGroupName") or "*"}),))
+        for op in ("DescribeDBClusterParameters", "ModifyDBClusterParameterGroup"):
+            rules[(service, op)] = Rule(
+                resources=(("cluster-pg", {"ClusterParameterGroupName": "@DBClusterParameterGroupName"}),))
     ec = {
         "CreateReplicationGroup": ("replicationgroup", "ReplicationGroupId", "@ReplicationGroupId"),
         "DeleteReplicationGroup": ("replicationgroup", "ReplicationGroupId", "@ReplicationGroupId"),
@@ -1494,6 +1516,15 @@ def _planned_rules():
             "DescribeCacheSubnetGroups": ("subnetgroup", "CacheSubnetGroupName", "CacheSubnetGroupName")}.items():
         rules[("elasticache", op)] = Rule(resources=((rtype, {var: (lambda p: lambda a: a.get(p) or "*")(param)}),))
     rules[("elasticache", "ListTagsForResource")] = Rule(resources=(("@arn", {}),))
+    rules[("elasticache", "AddTagsToResource")] = Rule(resources=(("@arn", {}),))
+    rules[("elasticache", "DescribeCacheParameters")] = Rule(resources=(("parametergroup", {
+        "CacheParameterGroupName": "@CacheParameterGroupName"}),))
+    rules[("elasticache", "DescribeCacheEngineVersions")] = Rule()
+    rules[("elasticache", "RemoveTagsFromResource")] = Rule(resources=(("@arn", {}),))
+    rules[("elasticache", "DescribeCacheClusters")] = Rule(resources=(("cluster", {
+        "CacheClusterId": lambda a: a.get("CacheClusterId") or "*"}),))
+    for op in ("IncreaseReplicaCount", "DecreaseReplicaCount"):
+        rules[("elasticache", op)] = Rule(resources=(("replicationgroup", {"ReplicationGroupId": "@ReplicationGroupId"}),))
     alarm = (("alarm", {"AlarmName": "@AlarmName"}),)
     rules[("cloudwatch", "PutMetricAlarm")] = Rule(resources=alarm, tag_action="cloudwatch:TagResource")
     rules[("cloudwatch", "DeleteAlarms")] = Rule(resources=(("alarm", {"AlarmName": lambda a: a.need("AlarmNames")}),))

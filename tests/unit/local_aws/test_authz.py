@@ -182,6 +182,8 @@ SAMPLES_BY_OPERATION = {
     ("docdb", "ListTagsForResource"): {"ResourceName": "arn:aws:rds:us-west-2:%s:cluster:honeyhive-docdb" % ACCOUNT},
     ("elasticache", "ListTagsForResource"): {
         "ResourceName": "arn:aws:elasticache:us-west-2:%s:replicationgroup:honeyhive-redis" % ACCOUNT},
+    ("elasticache", "AddTagsToResource"): {
+        "ResourceName": "arn:aws:elasticache:us-west-2:%s:replicationgroup:honeyhive-redis" % ACCOUNT},
     ("cloudwatch", "ListTagsForResource"): {
         "ResourceARN": "arn:aws:cloudwatch:us-west-2:%s:alarm:honeyhive-5xx" % ACCOUNT},
     ("sns", "ListTagsForResource"): {"ResourceArn": "arn:aws:sns:us-west-2:%s:honeyhive-alerts" % ACCOUNT},
