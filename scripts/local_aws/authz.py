@@ -1422,6 +1422,10 @@ def _planned_rules():
     for op, action in {"PutObject": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
                        "DeleteObject": "s3:DeleteObject"}.items():
         rules[("s3", op)] = Rule(action=action, resources=obj)
+    # DeleteObjects is authorized as s3:DeleteObject (and s3:DeleteObjectVersion for versions)
+    # of each key it names; judged here on every object of the bucket.
+    rules[("s3", "DeleteObjects")] = Rule(action="s3:DeleteObject", resources=(
+        ("object", {"BucketName": "@Bucket", "ObjectName": "*"}),))
 
     def rds(op, rtype, var, param, tag=True, extra=None):
         rules[("rds", op)] = Rule(resources=((rtype, {var: param}),),
