@@ -72,6 +72,19 @@ CREATE_KINDS = {
     "sqs:CreateQueue": "sqs_queue",
     "events:PutRule": "event_rule",
     "ecr:CreateRepository": "ecr_repository",
+    "rds:CreateDBInstance": "db_instance",
+    "rds:CreateDBCluster": "db_cluster",
+    "rds:CreateDBParameterGroup": "db_parameter_group",
+    "rds:CreateDBClusterParameterGroup": "db_cluster_parameter_group",
+    "rds:CreateOptionGroup": "db_option_group",
+    "rds:CreateDBSubnetGroup": "db_subnet_group",
+    "docdb:CreateDBInstance": "db_instance",
+    "docdb:CreateDBCluster": "db_cluster",
+    "docdb:CreateDBClusterParameterGroup": "db_cluster_parameter_group",
+    "docdb:CreateDBSubnetGroup": "db_subnet_group",
+    "elasticache:CreateReplicationGroup": "cache_replication_group",
+    "elasticache:CreateCacheSubnetGroup": "cache_subnet_group",
+    "elasticache:CreateCacheParameterGroup": "cache_parameter_group",
 }
 # Create calls that make a part of a resource read back with its parent (a route is part of
 # its route table, an inline policy part of its role).
@@ -211,7 +224,9 @@ def _arn_name(arn: str) -> str:
 
 
 # Services the local AWS serves itself (not moto): read through the proxy as an observer.
-LOCAL_SERVICES = ("eks",)
+# Services the local AWS serves or completes itself (EKS, DocumentDB, RDS and ElastiCache's
+# states and settings): read through the proxy, not from moto directly.
+LOCAL_SERVICES = ("eks", "rds", "docdb", "elasticache")
 OBSERVER_HEADER = "x-local-aws-observer"
 
 
@@ -542,6 +557,79 @@ class Reader:
             entry["versioning"] = client.get_bucket_versioning(Bucket=name).get("Status")
             self.add("s3_bucket", entry)
 
+    def databases(self) -> None:
+        rds = self.client("rds")
+
+        def instances():
+            for db in _pages(rds, "describe_db_instances", "DBInstances"):
+                self.add("db_instance", {
+                    "name": db["DBInstanceIdentifier"], "engine": db.get("Engine"), "class": db.get("DBInstanceClass"),
+                    "cluster": db.get("DBClusterIdentifier"), "encrypted": db.get("StorageEncrypted"),
+                    "key": self.ref(db.get("KmsKeyId")), "multi_az": db.get("MultiAZ"),
+                    "subnet_group": (db.get("DBSubnetGroup") or {}).get("DBSubnetGroupName"),
+                    "security_groups": self.ref([g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])]),
+                    "secret": bool(db.get("MasterUserSecret"))})
+        self.kind("db_instance", instances)
+
+        def clusters():
+            for cluster in _pages(rds, "describe_db_clusters", "DBClusters"):
+                self.add("db_cluster", {
+                    "name": cluster["DBClusterIdentifier"], "engine": cluster.get("Engine"),
+                    "encrypted": cluster.get("StorageEncrypted"), "key": self.ref(cluster.get("KmsKeyId")),
+                    "members": sorted(m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", [])),
+                    "parameter_group": cluster.get("DBClusterParameterGroup"), "secret": bool(cluster.get("MasterUserSecret"))})
+        self.kind("db_cluster", clusters)
+
+        def parameter_groups():
+            for group in _pages(rds, "describe_db_parameter_groups", "DBParameterGroups"):
+                if not group["DBParameterGroupName"].startswith("default."):
+                    self.add("db_parameter_group", {"name": group["DBParameterGroupName"],
+                                                    "family": group.get("DBParameterGroupFamily")})
+        self.kind("db_parameter_group", parameter_groups)
+
+        def cluster_parameter_groups():
+            for group in _pages(rds, "describe_db_cluster_parameter_groups", "DBClusterParameterGroups"):
+                if not group["DBClusterParameterGroupName"].startswith("default."):
+                    self.add("db_cluster_parameter_group", {"name": group["DBClusterParameterGroupName"],
+                                                            "family": group.get("DBParameterGroupFamily")})
+        self.kind("db_cluster_parameter_group", cluster_parameter_groups)
+
+        def option_groups():
+            for group in _pages(rds, "describe_option_groups", "OptionGroupsList"):
+                if not group["OptionGroupName"].startswith("default:"):
+                    self.add("db_option_group", {"name": group["OptionGroupName"], "engine": group.get("EngineName"),
+                                                 "major": group.get("MajorEngineVersion")})
+        self.kind("db_option_group", option_groups)
+
+        def subnet_groups():
+            for group in _pages(rds, "describe_db_subnet_groups", "DBSubnetGroups"):
+                self.add("db_subnet_group", {"name": group["DBSubnetGroupName"],
+                                             "subnets": self.ref([x["SubnetIdentifier"] for x in group.get("Subnets", [])])})
+        self.kind("db_subnet_group", subnet_groups)
+
+        cache = self.client("elasticache")
+
+        def replication_groups():
+            for group in _pages(cache, "describe_replication_groups", "ReplicationGroups"):
+                self.add("cache_replication_group", {
+                    "name": group["ReplicationGroupId"], "members": len(group.get("MemberClusters", [])),
+                    "transit": group.get("TransitEncryptionEnabled"), "at_rest": group.get("AtRestEncryptionEnabled"),
+                    "auth_token": group.get("AuthTokenEnabled"), "key": self.ref(group.get("KmsKeyId"))})
+        self.kind("cache_replication_group", replication_groups)
+
+        def cache_subnet_groups():
+            for group in _pages(cache, "describe_cache_subnet_groups", "CacheSubnetGroups"):
+                self.add("cache_subnet_group", {"name": group["CacheSubnetGroupName"],
+                                                "subnets": self.ref([x["SubnetIdentifier"] for x in group.get("Subnets", [])])})
+        self.kind("cache_subnet_group", cache_subnet_groups)
+
+        def cache_parameter_groups():
+            for group in _pages(cache, "describe_cache_parameter_groups", "CacheParameterGroups"):
+                if not group["CacheParameterGroupName"].startswith("default."):
+                    self.add("cache_parameter_group", {"name": group["CacheParameterGroupName"],
+                                                       "family": group.get("CacheParameterGroupFamily")})
+        self.kind("cache_parameter_group", cache_parameter_groups)
+
     def eks(self) -> None:
         client = self.client("eks")
         for name in _pages(client, "list_clusters", "clusters"):
@@ -681,6 +769,7 @@ def take(env: dict) -> Snapshot:
     reader.acm()
     reader.ecs()
     reader.s3()
+    reader.databases()
     reader.eks()
     reader.misc()
     snapshot = reader.done()

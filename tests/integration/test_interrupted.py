@@ -5,7 +5,9 @@ again, each time a little further into the converge, at the kill points below, a
 phases: right after the platform KMS key is created (before its alias), after the VPC,
 between the NAT gateway's Elastic IP and the gateway, between the gateway's creation and the
 module seeing it (with its tags), after the first IAM role, after a Twingate connector's ECS
-service, after the EKS cluster and after Karpenter's interruption queue. A kill point is
+service, between the PostgreSQL instance's creation and its wait, between the Redis group's
+auth token secret and the module seeing the group, after the EKS cluster and after Karpenter's
+interruption queue. A kill point is
 the n-th successful call of an operation in the proxy's request log; the proxy holds back the
 answer to that call (``hold`` of ``/_proxy/config``), so the call is done in the emulator but
 the run never sees its answer, the worst moment for an interruption and the same moment every
@@ -26,7 +28,7 @@ import readback
 from harness import run_playbook, start_stack, stop_stack
 
 # (service, operation, occurrence, where the run stops), in the order site.yml reaches them:
-# foundation, vpc, twingate (substrate), then eks and karpenter (hosting). The deployment
+# foundation, vpc, twingate (substrate), the databases' start, then eks and karpenter (hosting). The deployment
 # and GitHub deploy roles are bootstrap.yml's, so site.yml's first role is a later one. A change of
 # site.yml that no longer reaches one, or reaches them in another order, fails
 # test_every_kill_point_was_reached_and_killed: update the list.
@@ -37,6 +39,9 @@ KILL_POINTS = [
     ("ec2", "CreateNatGateway", 1, "the NAT gateway is created, the module has not seen it or its tags"),
     ("iam", "CreateRole", 1, "the first IAM role site.yml creates, its policies not yet"),
     ("ecs", "CreateService", 1, "the first Twingate connector's ECS service is created"),
+    ("rds", "CreateDBInstance", 1, "the PostgreSQL instance is created, the run has not seen it nor waited for it"),
+    ("elasticache", "CreateReplicationGroup", 1,
+     "the Redis group is created after its auth token secret, the module has not seen it"),
     ("eks", "CreateCluster", 1, "the EKS cluster is created (by the local EKS), the module has not seen it"),
     ("sqs", "CreateQueue", 1, "Karpenter's interruption queue is created, its rules not yet"),
 ]

@@ -12,6 +12,8 @@ the same), never in its environment. Then every secret is collected:
 * the target account administrator's keys, with which the stack ran bootstrap.yml;
 * each Twingate connector's access and refresh token, read back from Secrets Manager in the
   target account (moto keeps accounts apart) with the deployment role's credentials;
+* the Redis auth token the elasticache_replication_group module generated, and the master
+  passwords RDS and DocumentDB keep in their managed secrets, read back the same way;
 
 and none of them, raw, JSON-escaped or URL-encoded, may appear in the runner's stdout, in
 any file of its artifacts (job events and the ``command`` file included), in any log of the
@@ -134,6 +136,16 @@ def secrets(run):
         tokens = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
         for key in ("access_token", "refresh_token"):
             found[f"connector token {name}: {key}"] = tokens[key]
+    # The data tier's credentials: the Redis auth token (the bare token) and the managed master
+    # secrets of RDS and DocumentDB (JSON with a password), which no run ever reads.
+    for page in secretsmanager.get_paginator("list_secrets").paginate():
+        for entry in page["SecretList"]:
+            name = entry["Name"]
+            if name.endswith("redis-auth-token"):
+                found[f"Redis auth token {name}"] = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+            elif name.startswith("rds!"):
+                value = json.loads(secretsmanager.get_secret_value(SecretId=entry["ARN"])["SecretString"])
+                found[f"managed master password {name}"] = value["password"]
     return found
 
 
@@ -151,6 +163,9 @@ def test_the_converge_succeeded(run):
 def test_every_secret_was_collected(secrets):
     tokens = [label for label in secrets if label.startswith("connector token")]
     assert len(tokens) >= 2, f"no connector tokens were read back from Secrets Manager: {sorted(secrets)}"
+    assert any(label.startswith("Redis auth token") for label in secrets), f"no Redis auth token: {sorted(secrets)}"
+    managed = [label for label in secrets if label.startswith("managed master password")]
+    assert len(managed) >= 2, f"the RDS and DocumentDB managed secrets were not read back: {sorted(secrets)}"
     assert any(label.startswith("role session") for label in secrets), "the local AWS handed out no role session"
     assert any(label.startswith("EKS token") for label in secrets), "the local API server was shown no EKS token"
     for label, value in secrets.items():
