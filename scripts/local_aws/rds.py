@@ -517,7 +517,12 @@ class LocalRds(LocalService):
 
     def _restored(self, call, account, params, operation, member):
         database = self._instance(account, call.region, params.get(member))
+        # A restore keeps its source's storage key (neither restore call takes a KmsKeyId);
+        # moto copied it from the source, and _keep would put the default key in its place.
+        source_key = database.kms_key_id
         self._keep(account, call.region, database, params, created=True)
+        if source_key and database.storage_encrypted:
+            database.kms_key_id = source_key
         self._creating(call, account, database, database.multi_az)
         return self.answer(operation, {"DBInstance": database})
 
