@@ -21,7 +21,8 @@ description:
     is then allowed by the destination's bucket policy (principal C(logging.s3.amazonaws.com),
     C(s3:PutObject)). C(community.aws.s3_logging) grants the LogDelivery group through the
     destination's ACL and so fails there.
-  - One C(GetBucketLogging) call; C(PutBucketLogging) only when the setting differs.
+  - One C(GetBucketLogging) call; C(PutBucketLogging) only when the setting differs. In check
+    mode a bucket that does not exist yet counts as not logging.
 options:
   name:
     description: The bucket whose requests are logged.
@@ -79,6 +80,7 @@ logging:
       sample: metrics/
 """
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.honeyhive.platform.plugins.module_utils.aws import boto_errors
@@ -89,7 +91,12 @@ from ansible_collections.honeyhive.platform.plugins.module_utils.aws import retr
 def current_logging(module, client):
     try:
         enabled = client.get_bucket_logging(aws_retry=True, Bucket=module.params["name"]).get("LoggingEnabled")
-    except boto_errors() as e:
+    except is_boto3_error_code("NoSuchBucket") as e:
+        # A check run before the bucket exists: nothing is logged yet.
+        if not module.check_mode:
+            module.fail_json_aws(e, msg="Cannot read the logging of bucket %s" % module.params["name"])
+        return {}
+    except boto_errors() as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg="Cannot read the logging of bucket %s" % module.params["name"])
     if not enabled:
         return {}

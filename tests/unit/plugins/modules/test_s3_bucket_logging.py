@@ -58,3 +58,14 @@ def test_present_needs_a_target(run_module, buckets, moto_endpoint):
     _, source, _ = buckets
     result = run_module(s3_bucket_logging, args(moto_endpoint, name=source))
     assert result["failed"] and "target_bucket" in result["msg"]
+
+
+def test_check_mode_before_the_bucket_exists(run_module, buckets, moto_endpoint):
+    _, _, target = buckets
+    result = run_module(s3_bucket_logging, args(moto_endpoint, name="not-yet-%s" % uuid.uuid4().hex[:6],
+                                                target_bucket=target, _ansible_check_mode=True))
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    missing = run_module(s3_bucket_logging, args(moto_endpoint, name="not-yet-%s" % uuid.uuid4().hex[:6],
+                                                 target_bucket=target))
+    assert missing["failed"] and "NoSuchBucket" in missing["msg"]
