@@ -6,12 +6,13 @@ Order matters. ``before`` runs top to bottom and the first behaviour that answer
 who signed (sessions), whether the session expired, the account's zones, which RDS-API
 requests are DocumentDB's (docdb.py; before IAM, which judges them by DocumentDB's rules), IAM,
 eventual consistency, ACM's view of public DNS, then the services served here (EKS,
-DocumentDB, RDS, ElastiCache). ``after`` runs
+DocumentDB, RDS, ElastiCache, AWS Backup). ``after`` runs
 over every answer in the same order: sessions read AssumeRole answers, consistency and
 timing note what was made.
 """
 from __future__ import annotations
 
+from .backup import LocalBackup
 from .consistency import Consistency
 from .core import Settings, Strict
 from .dns import PublicDns
@@ -44,6 +45,7 @@ def build(settings: Settings, bridge: MotoBridge, public_domains=(), local_hosts
     strict.add(LocalDocdb(strict, timing))
     strict.add(LocalRds(strict, timing))
     strict.add(LocalElastiCache(strict, timing))
+    strict.add(LocalBackup(strict))
     strict.add(EksAuth(strict, local_hosts))
     dns.start()
     return strict

@@ -1568,10 +1568,36 @@ def _planned_rules():
     return rules
 
 
+def _backup_rules():
+    """AWS Backup: vaults by name, plans by id (a new plan: ``*``), a selection is authorized on
+    its plan and passes its role to AWS Backup; a vault with a customer managed key makes a
+    grant on the key through AWS Backup."""
+    vault = (("backupVault", {"BackupVaultName": "@BackupVaultName"}),)
+    plan = (("backupPlan", {"BackupPlanId": "@BackupPlanId"}),)
+    rules = {}
+    rules["CreateBackupVault"] = Rule(resources=vault, tag_action="backup:TagResource",
+                                      extra=kms_use(("kms:CreateGrant", "kms:DescribeKey"), "backup",
+                                                    lambda a: a.get("EncryptionKeyArn")))
+    for op in ("DescribeBackupVault", "DeleteBackupVault", "ListRecoveryPointsByBackupVault"):
+        rules[op] = Rule(resources=vault)
+    rules["CreateBackupPlan"] = Rule(resources=(("backupPlan", {"BackupPlanId": "*"}),),
+                                     tag_action="backup:TagResource")
+    for op in ("UpdateBackupPlan", "DeleteBackupPlan", "GetBackupPlan", "GetBackupSelection", "ListBackupSelections",
+               "DeleteBackupSelection"):
+        rules[op] = Rule(resources=plan)
+    rules["CreateBackupSelection"] = Rule(resources=plan, extra=pass_role(
+        (lambda a: (a.get("BackupSelection") or {}).get("IamRoleArn"),), "backup.amazonaws.com"))
+    rules["ListBackupPlans"] = Rule()
+    rules["ListBackupVaults"] = Rule()
+    for op in ("ListTags", "TagResource", "UntagResource"):
+        rules[op] = Rule(resources=(("@arn", {}),))
+    return {("backup", op): rule for op, rule in rules.items()}
+
+
 def _build():
     rules = {}
     for part in (_iam_rules, _sts_rules, _kms_rules, _ec2_rules, _eks_rules, _logs_rules, _events_rules,
-                 _sqs_rules, _route53_rules, _acm_rules, _ecs_rules, _secrets_rules, _planned_rules):
+                 _sqs_rules, _route53_rules, _acm_rules, _ecs_rules, _secrets_rules, _backup_rules, _planned_rules):
         rules.update(part())
     return rules
 

@@ -17,6 +17,13 @@ applied once, when the local AWS starts (assemble.py).
   group to return details for. Constraints: If supplied, must match the name of an existing
   DBClusterParameterGroup", RDS API reference); moto answers an empty list, which
   amazon.aws's rds_instance_param_group takes for a group and fails on (IndexError).
+* RDS ``DescribeOptionGroups`` without ``OptionGroupName`` lists the account's option groups,
+  an empty list when there are none; moto fails with a KeyError (HTTP 500) without the name and
+  answers ``OptionGroupNotFoundFault`` for an empty list.
+* S3 ``PutBucketAcl`` on a bucket whose object ownership is ``BucketOwnerEnforced`` (ACLs
+  disabled) is refused with ``AccessControlListNotSupported`` ("The bucket does not allow
+  ACLs") when the ACL grants anything to a group such as LogDelivery (Amazon S3 User Guide,
+  "Controlling ownership of objects and disabling ACLs"); moto applies it.
 * S3 bucket policies: moto's statement evaluation answers "denied" for any statement whose
   condition does not hold, Allow or Deny, and takes every condition operator but
   StringEquals as holding. So a TLS-only bucket policy (Deny when ``aws:SecureTransport`` is
@@ -26,6 +33,10 @@ applied once, when the local AWS starts (assemble.py).
   (with IfExists and negation as IAM defines them: a negated operator or IfExists holds when
   the key is absent) are evaluated; the request context has ``aws:SecureTransport`` true, as
   every request to AWS's endpoints made by botocore is (the local endpoint stands for them).
+* AWS Backup ``CreateBackupPlan`` refuses the name of a plan that was deleted
+  (``AlreadyExistsException``); AWS frees a plan's name when the plan is deleted (a deleted
+  plan is only listed with ``IncludeDeleted``), so a teardown followed by a converge could not
+  make the plan again. The uniqueness check only counts plans that are not deleted.
 """
 from __future__ import annotations
 
@@ -83,6 +94,47 @@ def fix_rds_describe_missing_parameter_group():
         return found
 
     RDSBackend.describe_db_parameter_groups = describe_db_parameter_groups
+
+
+def fix_rds_describe_option_groups_unnamed():
+    from moto.rds.exceptions import OptionGroupNotFoundFaultError
+    from moto.rds.models import RDSBackend
+
+    original = RDSBackend.describe_option_groups
+
+    @functools.wraps(original)
+    def describe_option_groups(self, option_group_kwargs):
+        kwargs = dict(option_group_kwargs)
+        kwargs.setdefault("option_group_name", None)
+        try:
+            return original(self, kwargs)
+        except OptionGroupNotFoundFaultError:
+            if kwargs["option_group_name"]:
+                raise
+            return []
+
+    RDSBackend.describe_option_groups = describe_option_groups
+
+
+def fix_s3_acls_disabled_by_ownership():
+    import json
+
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.put_bucket_acl
+
+    @functools.wraps(original)
+    def put_bucket_acl(self, bucket_name, acl):
+        bucket = self.get_bucket(bucket_name)
+        enforced = "BucketOwnerEnforced" in json.dumps(bucket.ownership_rule or {}, default=str)
+        groups = [grantee for grant in (acl.grants if acl else []) for grantee in grant.grantees
+                  if getattr(grantee, "uri", None)]
+        if enforced and groups:
+            raise S3ClientError("AccessControlListNotSupported", "The bucket does not allow ACLs")
+        return original(self, bucket_name, acl)
+
+    S3Backend.put_bucket_acl = put_bucket_acl
 
 
 def fix_bucket_policy_conditions():
@@ -155,8 +207,26 @@ def fix_bucket_policy_conditions():
     access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
 
 
+def fix_backup_plan_name_of_a_deleted_plan():
+    from moto.backup.models import BackupBackend
+
+    original = BackupBackend.create_backup_plan
+
+    @functools.wraps(original)
+    def create_backup_plan(self, backup_plan, backup_plan_tags, creator_request_id):
+        deleted = {key: plan for key, plan in self.plans.items() if plan.deletion_date is not None}
+        for key in deleted:
+            del self.plans[key]
+        try:
+            return original(self, backup_plan, backup_plan_tags, creator_request_id)
+        finally:
+            self.plans.update(deleted)
+
+    BackupBackend.create_backup_plan = create_backup_plan
+
+
 FIXES = (fix_kms_schedule_key_deletion, fix_s3_logging_policy_principal, fix_rds_describe_missing_parameter_group,
-         fix_bucket_policy_conditions)
+         fix_rds_describe_option_groups_unnamed, fix_s3_acls_disabled_by_ownership, fix_bucket_policy_conditions, fix_backup_plan_name_of_a_deleted_plan)
 
 
 def apply():

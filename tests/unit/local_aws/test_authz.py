@@ -184,9 +184,14 @@ SAMPLES_BY_OPERATION = {
         "ResourceName": "arn:aws:elasticache:us-west-2:%s:replicationgroup:honeyhive-redis" % ACCOUNT},
     ("elasticache", "AddTagsToResource"): {
         "ResourceName": "arn:aws:elasticache:us-west-2:%s:replicationgroup:honeyhive-redis" % ACCOUNT},
+    ("elasticache", "RemoveTagsFromResource"): {
+        "ResourceName": "arn:aws:elasticache:us-west-2:%s:replicationgroup:honeyhive-redis" % ACCOUNT},
     ("cloudwatch", "ListTagsForResource"): {
         "ResourceARN": "arn:aws:cloudwatch:us-west-2:%s:alarm:honeyhive-5xx" % ACCOUNT},
     ("sns", "ListTagsForResource"): {"ResourceArn": "arn:aws:sns:us-west-2:%s:honeyhive-alerts" % ACCOUNT},
+    ("backup", "ListTags"): {"ResourceArn": "arn:aws:backup:us-west-2:%s:backup-vault:honeyhive-backups" % ACCOUNT},
+    ("backup", "TagResource"): {"ResourceArn": "arn:aws:backup:us-west-2:%s:backup-plan:p-1" % ACCOUNT},
+    ("backup", "UntagResource"): {"ResourceArn": "arn:aws:backup:us-west-2:%s:backup-plan:p-1" % ACCOUNT},
 }
 
 
