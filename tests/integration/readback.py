@@ -85,6 +85,9 @@ CREATE_KINDS = {
     "elasticache:CreateReplicationGroup": "cache_replication_group",
     "elasticache:CreateCacheSubnetGroup": "cache_subnet_group",
     "elasticache:CreateCacheParameterGroup": "cache_parameter_group",
+    "backup:CreateBackupVault": "backup_vault",
+    "backup:CreateBackupPlan": "backup_plan",
+    "backup:CreateBackupSelection": "backup_selection",
 }
 # Create calls that make a part of a resource read back with its parent (a route is part of
 # its route table, an inline policy part of its role).
@@ -226,7 +229,7 @@ def _arn_name(arn: str) -> str:
 # Services the local AWS serves itself (not moto): read through the proxy as an observer.
 # Services the local AWS serves or completes itself (EKS, DocumentDB, RDS and ElastiCache's
 # states and settings): read through the proxy, not from moto directly.
-LOCAL_SERVICES = ("eks", "rds", "docdb", "elasticache")
+LOCAL_SERVICES = ("eks", "rds", "docdb", "elasticache", "backup")
 OBSERVER_HEADER = "x-local-aws-observer"
 
 
@@ -630,6 +633,26 @@ class Reader:
                                                        "family": group.get("CacheParameterGroupFamily")})
         self.kind("cache_parameter_group", cache_parameter_groups)
 
+    def backup(self) -> None:
+        client = self.client("backup")
+
+        def vaults():
+            for vault in _pages(client, "list_backup_vaults", "BackupVaultList"):
+                if vault["BackupVaultName"].startswith(("Default", "aws/")):
+                    continue
+                self.add("backup_vault", {"name": vault["BackupVaultName"], "key": self.ref(vault.get("EncryptionKeyArn"))})
+        self.kind("backup_vault", vaults)
+
+        def plans():
+            for plan in _pages(client, "list_backup_plans", "BackupPlansList"):
+                self.add("backup_plan", {"name": plan["BackupPlanName"]})
+                for selection in _pages(client, "list_backup_selections", "BackupSelectionsList",
+                                        BackupPlanId=plan["BackupPlanId"]):
+                    self.add("backup_selection", {"plan": plan["BackupPlanName"], "name": selection["SelectionName"],
+                                                  "role": _arn_name(selection.get("IamRoleArn", ""))})
+        self.kind("backup_plan", plans)
+        self.snapshot.kinds.setdefault("backup_selection", [])
+
     def eks(self) -> None:
         client = self.client("eks")
         for name in _pages(client, "list_clusters", "clusters"):
@@ -770,6 +793,7 @@ def take(env: dict) -> Snapshot:
     reader.ecs()
     reader.s3()
     reader.databases()
+    reader.backup()
     reader.eks()
     reader.misc()
     snapshot = reader.done()

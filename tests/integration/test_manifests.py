@@ -76,7 +76,9 @@ def test_every_deployment_renders_every_object(rendered):
         kinds.setdefault(str(path.parts[0]), []).append(doc["kind"])
     for deployment, found in kinds.items():
         assert sorted(set(found)) == sorted({
-            "NodePool", "EC2NodeClass", "ClusterSecretStore", "Namespace", "AppProject", "Application"}), deployment
+            "NodePool", "EC2NodeClass", "ClusterSecretStore", "Namespace", "AppProject", "Application",
+            "ExternalSecret"}), deployment
+        assert found.count("ExternalSecret") == 3, deployment
         assert found.count("Application") == 4, deployment
 
 
