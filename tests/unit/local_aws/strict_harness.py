@@ -44,6 +44,16 @@ aws_proxy = _load_proxy()
 _CLASSIFIER = aws_proxy.Classifier()
 
 
+class Clock:
+    """A clock for the timed behaviours that moves only when a test sets ``now``."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
 class _Raw(io.BytesIO):
     def stream(self, **_kwargs):
         data = self.read()

@@ -16,8 +16,6 @@ import sys
 import time
 import urllib.request
 import uuid
-import xml.etree.ElementTree as ET
-from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -26,6 +24,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from query_shapes import answer_problems
+
 ROOT = Path(__file__).resolve().parents[3]
 PROXY = ROOT / "scripts" / "aws_proxy.py"
 REGION = "us-west-2"
@@ -33,8 +33,6 @@ ACCOUNT = "123456789012"
 SCALE = 500.0   # a cluster is creating for 1.5 s, deleting for 0.84 s
 ONE_TRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
 MODEL = botocore.session.get_session().get_service_model("docdb")
-# RDS's common errors, which the docdb model does not declare per operation.
-COMMON = {"InvalidParameterValue": 400, "InvalidParameterCombination": 400, "MissingParameter": 400}
 
 
 def free_port():
@@ -93,94 +91,9 @@ class LocalAws:
     def problems(self):
         found = []
         for operation, status, body in self.answers:
-            for problem in xml_problems(operation, status, body):
+            for problem in answer_problems("docdb", operation, status, body):
                 found.append("%s %s: %s" % (operation, status, problem))
         return found
-
-
-# ---------------------------------------------------------------------------------------------
-# Answers against botocore's docdb model
-
-
-def _local(tag):
-    return tag.rsplit("}", 1)[-1]
-
-
-def _check(shape, element, path, problems):
-    kind = shape.type_name
-    if kind == "structure":
-        by_wire = {m.serialization.get("name", n): (n, m) for n, m in shape.members.items()}
-        seen = set()
-        for child in element:
-            name = _local(child.tag)
-            if name not in by_wire:
-                problems.append("%s: member %r is not in shape %s" % (path, name, shape.name))
-                continue
-            seen.add(by_wire[name][0])
-            _check(by_wire[name][1], child, "%s.%s" % (path, name), problems)
-        for member in shape.required_members:
-            if member not in seen:
-                problems.append("%s: required member %r missing" % (path, member))
-    elif kind == "list":
-        item = shape.member.serialization.get("name", "member")
-        for index, child in enumerate(element):
-            if _local(child.tag) != item:
-                problems.append("%s: list item %r, the model says %r" % (path, _local(child.tag), item))
-            _check(shape.member, child, "%s[%d]" % (path, index), problems)
-    else:
-        text = element.text or ""
-        if len(element):
-            problems.append("%s: a %s with child elements" % (path, kind))
-        elif kind in ("integer", "long"):
-            if not text.lstrip("-").isdigit():
-                problems.append("%s: %r is not an integer" % (path, text))
-        elif kind == "boolean":
-            if text not in ("true", "false"):
-                problems.append("%s: %r is not a boolean" % (path, text))
-        elif kind == "timestamp":
-            try:
-                datetime.fromisoformat(text.replace("Z", "+00:00"))
-            except ValueError:
-                problems.append("%s: %r is not an ISO 8601 timestamp" % (path, text))
-        elif getattr(shape, "enum", None) and text not in shape.enum:
-            problems.append("%s: %r is not one of %s" % (path, text, shape.enum))
-
-
-def xml_problems(operation, status, body):
-    op_model = MODEL.operation_model(operation)
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return ["the body is not XML: %r" % body[:200]]
-    problems = []
-    if status < 300:
-        if _local(root.tag) != operation + "Response":
-            problems.append("root %s" % root.tag)
-        if not root.tag.startswith("{http://rds.amazonaws.com/doc/2014-10-31/}"):
-            problems.append("namespace of %s" % root.tag)
-        shape = op_model.output_shape
-        results = [c for c in root if _local(c.tag) != "ResponseMetadata"]
-        if shape is None:
-            if results:
-                problems.append("the operation has no output, got %s" % [c.tag for c in results])
-            return problems
-        wrapper = shape.serialization.get("resultWrapper")
-        if len(results) != 1 or _local(results[0].tag) != wrapper:
-            return problems + ["no %s element" % wrapper]
-        _check(shape, results[0], wrapper, problems)
-        return problems
-    code = root.findtext("{*}Error/{*}Code")
-    message = root.findtext("{*}Error/{*}Message")
-    declared = {s.metadata.get("error", {}).get("code", s.name): s.metadata.get("error", {}).get("httpStatusCode")
-                for s in op_model.error_shapes}
-    declared.update(COMMON)
-    if code not in declared:
-        problems.append("error code %r is not declared for %s (%s)" % (code, operation, ", ".join(sorted(declared))))
-    elif declared[code] != status:
-        problems.append("%s has HTTP status %s in the model, answered %s" % (code, declared[code], status))
-    if not message:
-        problems.append("the error has no message")
-    return problems
 
 
 # ---------------------------------------------------------------------------------------------

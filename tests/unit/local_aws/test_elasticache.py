@@ -11,21 +11,13 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from strict_harness import InProcess, REGION
+from strict_harness import Clock, InProcess, REGION
 from local_aws.elasticache import LocalElastiCache
 from local_aws.timing import DURATIONS, Timing
 from query_shapes import xml_problems
 
 SCALE = 20.0
 TOKEN = "Str0ng-token-0123456789"
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
-from strict_harness import InProcess, REGION
+from strict_harness import Clock, InProcess, REGION
 from local_aws.rds import LocalRds, POSTGRES_VERSIONS
 from local_aws.timing import DURATIONS, Timing
 from query_shapes import xml_problems
@@ -23,14 +23,6 @@ ACCOUNT = "123456789012"
 SCALE = 20.0
 MONITORING_TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
