@@ -50,8 +50,12 @@ def _read(stack) -> dict:
     return {"instances": instances, "secret": secret, "platform_key": key}
 
 
-def start_early(base, notes, job):
-    """The data tier, a bad restore, a restore and the same restore again, on a stack of its own."""
+def restore_runs(base, notes, job=None):
+    """The data tier, a bad restore, a restore and the same restore again, on a stack of its own.
+
+    Not a ``start_early`` suite: it runs when its tests do, after the session's first minutes,
+    whose parallel converges the access suite's timing-sensitive bootstrap shares the machine
+    with."""
     state = base / "emulators"
     stack = start_stack(state, kube=False)
     try:
@@ -82,8 +86,8 @@ def start_early(base, notes, job):
 
 
 @pytest.fixture(scope="module")
-def runs(early_jobs):
-    found = early_jobs["test_restore"].result()
+def runs(tmp_path_factory, integration_notes):
+    found = restore_runs(tmp_path_factory.mktemp("restore"), integration_notes)
     for name in ("substrate", "databases"):
         result = found[name]["run"]
         assert result.rc == 0, f"{name} run failed:\n{result.tail()}"
