@@ -1414,6 +1414,12 @@ def _planned_rules():
         "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
         "GetBucketAcl": "s3:GetBucketAcl", "PutBucketAcl": "s3:PutBucketAcl",
         "GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
+        # Read by amazon.aws.s3_bucket on every run (it warns and goes on when denied); the
+        # IAM action names differ from the operations' (Service Authorization Reference, S3).
+        "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+        "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
+        "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+        "ListBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
     }
     for op, action in s3_bucket_actions.items():
         rules[("s3", op)] = Rule(action=action, resources=bucket)

@@ -37,10 +37,18 @@ applied once, when the local AWS starts (assemble.py).
   (``AlreadyExistsException``); AWS frees a plan's name when the plan is deleted (a deleted
   plan is only listed with ``IncludeDeleted``), so a teardown followed by a converge could not
   make the plan again. The uniqueness check only counts plans that are not deleted.
+* RDS ``ManageMasterUserPassword``: the secret RDS makes holds the instance's (or cluster's)
+  master user name and a password RDS generates (RDS user guide, "Password management with
+  Amazon RDS and AWS Secrets Manager"); moto writes ``admin`` and the fixed ``P@55w0rd!``
+  into every such secret. The fix writes the master user name and a random 28-character
+  password, so that nothing can rely on knowing it.
 """
 from __future__ import annotations
 
 import functools
+import json
+import secrets
+import string
 
 _APPLIED = set()
 
@@ -225,8 +233,22 @@ def fix_backup_plan_name_of_a_deleted_plan():
     BackupBackend.create_backup_plan = create_backup_plan
 
 
+def fix_rds_managed_master_secret():
+    from moto.rds.models import MasterUserSecret
+
+    alphabet = string.ascii_letters + string.digits + "!#$%^&*()_+-="
+
+    def _generate_secret_string(self):
+        password = "".join(secrets.choice(alphabet) for _ in range(28))
+        return json.dumps({"username": getattr(self.resource, "master_username", None) or "postgres",
+                           "password": password})
+
+    MasterUserSecret._generate_secret_string = _generate_secret_string
+
+
 FIXES = (fix_kms_schedule_key_deletion, fix_s3_logging_policy_principal, fix_rds_describe_missing_parameter_group,
-         fix_rds_describe_option_groups_unnamed, fix_s3_acls_disabled_by_ownership, fix_bucket_policy_conditions, fix_backup_plan_name_of_a_deleted_plan)
+         fix_rds_describe_option_groups_unnamed, fix_s3_acls_disabled_by_ownership, fix_bucket_policy_conditions, fix_backup_plan_name_of_a_deleted_plan,
+         fix_rds_managed_master_secret)
 
 
 def apply():

@@ -473,8 +473,13 @@ class Reader:
     def secrets(self) -> None:
         client = self.client("secretsmanager")
         for secret in _pages(client, "list_secrets", "SecretList"):
-            self.names[secret["ARN"]] = secret["Name"]
-            self.add("secret", {"name": secret["Name"], "kms_key": self.ref(secret.get("KmsKeyId")),
+            tags = _tags(secret.get("Tags"))
+            # A secret RDS manages (ManageMasterUserPassword) is named rds!db-<random id> or
+            # rds!cluster-<random id>; it is known by the instance or cluster it belongs to.
+            owner = tags.get("aws:rds:primaryDBInstanceArn") or tags.get("aws:rds:primaryDBClusterArn")
+            name = "(the master user secret of %s)" % owner.split(":", 5)[5] if owner else secret["Name"]
+            self.names[secret["ARN"]] = name
+            self.add("secret", {"name": name, "kms_key": self.ref(secret.get("KmsKeyId")),
                                 "tags_name": _tags(secret.get("Tags")).get("Name"),
                                 "deleted": bool(secret.get("DeletedDate"))})
 

@@ -266,3 +266,19 @@ def test_every_answer_parses_with_the_rds_model(env, network):
     client.describe_db_instances(DBInstanceIdentifier="hh-pg")
     problems = [(op, xml_problems("rds", op, body)) for op, code, body in env.answers if code == 200]
     assert problems and all(not p for _, p in problems), problems
+
+
+def test_the_managed_master_secret_holds_the_master_user_and_a_generated_password(env, network):
+    from local_aws import moto_fixes
+
+    moto_fixes.apply()
+    client = rds(env)
+    created = client.create_db_instance(**instance(network))["DBInstance"]
+    secret = created["MasterUserSecret"]
+    value = json.loads(env.client("secretsmanager").get_secret_value(SecretId=secret["SecretArn"])["SecretString"])
+    assert value["username"] == "honeyhive"
+    assert len(value["password"]) == 28 and value["password"] != "P@55w0rd!"
+    client.create_db_instance(**instance(network, DBInstanceIdentifier="hh-pg-2"))
+    other = client.describe_db_instances(DBInstanceIdentifier="hh-pg-2")["DBInstances"][0]["MasterUserSecret"]
+    second = json.loads(env.client("secretsmanager").get_secret_value(SecretId=other["SecretArn"])["SecretString"])
+    assert second["password"] != value["password"]
