@@ -1006,7 +1006,7 @@ class ProxyServer(ThreadingHTTPServer):
     def configure_strict(self, settings):
         if not isinstance(settings, dict):
             raise ValueError("expected a JSON object")
-        unknown = set(settings) - {"kube", "strict", "time_scale"}
+        unknown = set(settings) - {"kube", "strict", "time_scale", "session_scale"}
         if unknown:
             raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
         if "kube" in settings:
@@ -1021,6 +1021,10 @@ class ProxyServer(ThreadingHTTPServer):
             if scale <= 0:
                 raise ValueError("time_scale must be greater than 0")
             self.strict.settings.scale = scale
+        if "session_scale" in settings:
+            value = settings["session_scale"]
+            self.strict.settings.session_scale = None if value is None else core.Settings._positive(
+                "session_scale", value)
         return self.strict_config()
 
 
@@ -1031,7 +1035,7 @@ def serve(args):
     if not upstream:  # moto in this process, behind the strict behaviours
         bridge = MotoBridge()
         upstream = bridge.start(args.moto_port)
-        settings = core.Settings(args.strict, args.time_scale, args.strict_seed)
+        settings = core.Settings(args.strict, args.time_scale, args.strict_seed, args.session_scale)
         strict = assemble.build(settings, bridge, public_domains=args.public_domain,
                                 local_hosts=["127.0.0.1:%d" % args.port] if args.port else [])
         if args.moto_url_file:
@@ -1082,6 +1086,10 @@ def main(argv=None):
     parser.add_argument("--time-scale", type=float,
                         default=float(os.environ.get("HONEYHIVE_AWS_TIME_SCALE") or core.DEFAULT_SCALE),
                         help="AWS durations are divided by this (default %g)" % core.DEFAULT_SCALE)
+    parser.add_argument("--session-scale", type=float,
+                        default=float(os.environ.get("HONEYHIVE_AWS_SESSION_SCALE") or core.DEFAULT_SESSION_SCALE),
+                        help="role sessions' AWS lifetimes are divided by this (default %g)"
+                             % core.DEFAULT_SESSION_SCALE)
     parser.add_argument("--strict-seed", type=int, default=os.environ.get("HONEYHIVE_AWS_SEED") or None,
                         help="seed of the eventual-consistency draws (default: random, reported)")
     parser.add_argument("--public-domain", action="append", default=[],

@@ -15,7 +15,8 @@
 # the proxy's /_proxy/config endpoint.
 #
 # The strict behaviours of the local AWS (docs/emulator.md) are all on; HONEYHIVE_AWS_STRICT
-# (e.g. all,-timing), HONEYHIVE_AWS_TIME_SCALE (default 20: AWS durations divided by it) and
+# (e.g. all,-timing), HONEYHIVE_AWS_TIME_SCALE (default 20: AWS durations divided by it),
+# HONEYHIVE_AWS_SESSION_SCALE (default 2: role sessions' lifetimes divided by it) and
 # HONEYHIVE_AWS_SEED (eventual consistency draws) change them for `up`.
 # HONEYHIVE_AWS_PUBLIC_DOMAINS lists the registered domains (NAME@ACCOUNT) whose public zones
 # exist from the start (default: honeyhive.example.com in the local target account).
@@ -118,7 +119,7 @@ up() {
   # The local AWS: moto in the proxy's own process, behind the strict behaviours
   # (scripts/local_aws: IAM enforced, expiring credentials, eventual consistency, creation
   # times, zone ids per account, public DNS for ACM, the local EKS); HONEYHIVE_AWS_STRICT,
-  # HONEYHIVE_AWS_TIME_SCALE and HONEYHIVE_AWS_SEED tune them (docs/emulator.md). The proxy logs
+  # HONEYHIVE_AWS_TIME_SCALE, HONEYHIVE_AWS_SESSION_SCALE and HONEYHIVE_AWS_SEED tune them (docs/emulator.md). The proxy logs
   # each request's operation (never bodies or credentials) and, when the reliability tests ask
   # it to, injects throttling and 5xx. MOTO_ACCOUNT_ID stays unset: moto keeps accounts apart,
   # so resources made with the assumed role's credentials land in the target account.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every tier, ordered so that the one long step is hidden. The local Kubernetes
 # control plane is compiled from its Go modules (about 1,250 CPU-seconds the first time,
-# seconds once cached) at normal priority, while the tiers that need only the AWS emulator run
-# at low priority (they have less to do). The Helm charts come from the chart mirror
+# seconds once cached) at normal priority, while the three tiers that need only the AWS emulator
+# (unit, lint, the integration cases that converge nothing) run side by side at low priority. The Helm charts come from the chart mirror
 # (HONEYHIVE_CHART_MIRROR, which .ci/run sets when ../shared/charts exists) or else from their
 # upstream repositories. Then the converging tiers run side by side: the integration suites
 # (charts, manifests, the clean converge and its secrets, the converge under faults, the
@@ -54,9 +54,31 @@ else
   echo "test.sh: HONEYHIVE_CHART_MIRROR is not set: the charts come from their upstream repositories"
 fi
 
-"${LOW[@]}" make --no-print-directory unit
-"${LOW[@]}" make --no-print-directory lint
-"${LOW[@]}" .venv/bin/pytest tests/integration -m "not kube and not converge"
+# The three tiers that need no control plane side by side: each keeps about one core busy, so
+# run in turn they would leave the second idle once the build is done (or cached).
+aws_only=(unit lint integration-aws)
+declare -A tier_pid
+for tier in "${aws_only[@]}"; do
+  case $tier in
+    unit) command=(make --no-print-directory unit) ;;
+    lint) command=(make --no-print-directory lint) ;;
+    integration-aws) command=(.venv/bin/pytest tests/integration -m "not kube and not converge") ;;
+  esac
+  background ".local/logs/$tier.log" "${LOW[@]}" "${command[@]}"
+  tier_pid[$tier]=$!
+done
+aws_only_failed=()
+for tier in "${aws_only[@]}"; do
+  rc=0
+  wait "${tier_pid[$tier]}" || rc=$?
+  echo "----- $tier (rc $rc), log: .local/logs/$tier.log -----"
+  if ((rc == 0)); then tail -n 15 ".local/logs/$tier.log"; else cat ".local/logs/$tier.log"; aws_only_failed+=("$tier"); fi
+  stamp "$tier ended (rc $rc)"
+done
+if ((${#aws_only_failed[@]})); then
+  echo "test.sh: failed: ${aws_only_failed[*]}" >&2
+  exit 1
+fi
 stamp "the AWS-only tiers passed"
 
 echo "test.sh: waiting for the control plane build (log: $build_log)"

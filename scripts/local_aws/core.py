@@ -6,8 +6,8 @@ The AWS proxy (``scripts/aws_proxy.py``) runs moto in its own process and hands 
 to :class:`Strict` before and after moto answers. Each behaviour (IAM enforcement, expiring
 credentials, eventual consistency, creation times, zone ids, the local EKS) is a
 :class:`Behaviour` with ``before(call)`` (may answer instead of moto) and ``after(call,
-answer)`` (may change moto's answer). :class:`Settings` says which behaviours are on and
-the one time scale factor.
+answer)`` (may change moto's answer). :class:`Settings` says which behaviours are on, the
+time scale factor of creations and deletions, and the scale of role sessions' lifetimes.
 
 Switches, for debugging (``HONEYHIVE_AWS_STRICT``, ``--strict``): ``all`` (the default),
 ``none``, or a comma list that starts from ``all`` or ``none`` and adds or removes names
@@ -25,17 +25,36 @@ from . import protocol
 
 BEHAVIOURS = ("credentials", "iam", "consistency", "timing", "zones", "dns", "eks_auth")
 DEFAULT_SCALE = 20.0
+# Role sessions last half their AWS lifetime (an hour's session 30 minutes): still shorter than
+# on AWS, and long enough that botocore and the Kubernetes client renew them as often as they
+# do on AWS (see Settings). The suites that test expiry shorten them (test_access, test_eks_tokens).
+DEFAULT_SESSION_SCALE = 2.0
 
 
 class Settings:
-    """Which strict behaviours are on, the time scale factor and the seed."""
+    """Which strict behaviours are on, the time scale factor, the session scale and the seed.
 
-    def __init__(self, spec="all", scale=DEFAULT_SCALE, seed=None):
+    ``session_scale`` divides role sessions' lifetimes only (``None``: the time scale). It is
+    its own factor because the clients decide by real minutes when to renew: botocore
+    refreshes assumed-role credentials 15 minutes before they end, and the Kubernetes Python
+    client runs its exec plugin again for a token that ends within 5 minutes. An hour's
+    session at the time scale (3 minutes at 20) is always "about to end" for both, so every AWS
+    request would be preceded by an AssumeRole and every Kubernetes request by a new token,
+    which AWS never sees.
+    """
+
+    def __init__(self, spec="all", scale=DEFAULT_SCALE, seed=None, session_scale=None):
         self.enabled = self.parse(spec)
-        self.scale = float(scale)
-        if self.scale <= 0:
-            raise ValueError("scale must be greater than 0, got %r" % scale)
+        self.scale = self._positive("scale", scale)
+        self.session_scale = None if session_scale is None else self._positive("session_scale", session_scale)
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 31)
+
+    @staticmethod
+    def _positive(name, value):
+        value = float(value)
+        if value <= 0:
+            raise ValueError("%s must be greater than 0, got %r" % (name, value))
+        return value
 
     @staticmethod
     def parse(spec):
@@ -58,8 +77,13 @@ class Settings:
         """Real-AWS seconds as wall seconds at this scale."""
         return seconds / self.scale
 
+    def scaled_session(self, seconds):
+        """A role session's lifetime on AWS as wall seconds at the session scale."""
+        return seconds / (self.session_scale or self.scale)
+
     def as_dict(self):
-        return {"enabled": sorted(self.enabled), "scale": self.scale, "seed": self.seed}
+        return {"enabled": sorted(self.enabled), "scale": self.scale, "session_scale": self.session_scale,
+                "seed": self.seed}
 
 
 @dataclass

@@ -9,7 +9,7 @@ role's account; any other key is the administrator (root) of the account moto fi
 every successful ``AssumeRole`` / ``AssumeRoleWithWebIdentity`` answer for the new session.
 
 :class:`ExpiringCredentials` (switch ``credentials``) makes those sessions last what they
-last on AWS, divided by the time scale: the answer's ``Expiration`` says the scaled time
+last on AWS, divided by the session scale (``Settings.session_scale``): the answer's ``Expiration`` says the scaled time
 (so botocore, which refreshes credentials before they expire, sees the truth), and a request
 signed with the session after it gets AWS's ``ExpiredToken`` answer in its wire format.
 With the switch off, sessions last their full duration and nothing is refused.
@@ -93,7 +93,7 @@ class Sessions(Behaviour):
         issued = time.time()
         behaviour = self.strict.find(ExpiringCredentials)
         scaled = behaviour is not None and self.settings.on(behaviour.name)
-        lifetime = self.settings.scaled(duration) if scaled else duration
+        lifetime = self.settings.scaled_session(duration) if scaled else duration
         # Whole seconds, as the answer says it: the session ends exactly when the client is told.
         principal = Principal(kind="assumed-role", account=_account_of(role_arn), arn=arn, access_key=key,
                               role_arn=role_arn, session_name=params.get("RoleSessionName", ""),

@@ -37,7 +37,8 @@ UNDELEGATED = "platform.unregistered.example"
 
 def start_early(base, notes, job):
     state = base / "emulators"
-    stack = start_stack(state, kube=False, faults={"HONEYHIVE_AWS_TIME_SCALE": str(SCALE)})
+    stack = start_stack(state, kube=False, faults={"HONEYHIVE_AWS_TIME_SCALE": str(SCALE),
+                                                            "HONEYHIVE_AWS_SESSION_SCALE": str(SCALE)})
     try:
         runs = {"bootstrap_requests": stack.requests()}
 

@@ -39,6 +39,7 @@ REGION = "us-west-2"
 CLUSTER = "honeyhive-eks-test-us-west-2"
 DEPLOYMENT_ROLE = f"arn:aws:iam::{TARGET}:role/honeyhive-deployment-test-us-west-2"
 API_SERVER_TOKEN_CACHE = 10.0
+SHORT_SESSION_SCALE = 100
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
 
@@ -65,6 +66,25 @@ def status_with(stack, token):
         return 200
     except kube_client.ApiException as exc:
         return exc.status
+
+
+@pytest.fixture
+def short_sessions(stack):
+    """Role sessions of a hundredth of their AWS lifetime (a 15-minute one 9 s) while the test
+    runs: the stack's own last half their lifetime, so none ends during a converge."""
+    def configure(scale):
+        request = urllib.request.Request(stack.env["AWS_ENDPOINT_URL"] + "/_aws/config", method="POST",
+                                         data=json.dumps({"session_scale": scale}).encode())
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())["settings"]["session_scale"]
+
+    with urllib.request.urlopen(stack.env["AWS_ENDPOINT_URL"] + "/_aws/config", timeout=10) as answer:
+        before = json.loads(answer.read())["settings"]["session_scale"]
+    assert configure(SHORT_SESSION_SCALE) == SHORT_SESSION_SCALE
+    try:
+        yield
+    finally:
+        configure(before)
 
 
 def session(stack, role_arn, duration=900, **extra):
@@ -108,7 +128,7 @@ def namespaces_through_the_collections_kubeconfig(stack):
         return [n.metadata.name for n in kube_client.CoreV1Api(api).list_namespace().items]
 
 
-def test_tokens_live_as_long_as_their_session_and_the_collection_makes_new_ones(stack):
+def test_tokens_live_as_long_as_their_session_and_the_collection_makes_new_ones(stack, short_sessions):
     assert "kube-system" in namespaces_through_the_collections_kubeconfig(stack)
     credentials = session(stack, DEPLOYMENT_ROLE, ExternalId=stack.env["HONEYHIVE_EXTERNAL_ID"])
     token = token_of(stack, credentials)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -54,7 +55,8 @@ class LocalAws:
         env.pop("MOTO_ACCOUNT_ID", None)
         self.proc = subprocess.Popen(
             [sys.executable, str(PROXY), "--port", str(self.port), "--log", str(tmp / "requests.jsonl"),
-             "--time-scale", str(SCALE), "--strict-seed", "7", "--public-domain", "example.org@%s" % ACCOUNT, *options],
+             "--time-scale", str(SCALE), "--session-scale", str(SCALE), "--strict-seed", "7",
+             "--public-domain", "example.org@%s" % ACCOUNT, *options],
             env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "proxy.log", "w"))
         deadline = time.time() + 60
         while True:
@@ -290,6 +292,21 @@ def test_a_certificate_waits_for_a_delegated_validation_record(local_aws):
     assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
     time.sleep(180 / SCALE + 0.5)  # ACM's validation time, counted from when the record resolves
     assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"
+
+
+def test_the_session_scale_is_its_own_and_changes_at_run_time(local_aws):
+    assert local_aws.control("/_aws/config")["settings"]["session_scale"] == SCALE
+    try:
+        settings = local_aws.control("/_aws/config", {"session_scale": 2})["settings"]
+        assert (settings["scale"], settings["session_scale"]) == (SCALE, 2)
+        credentials = assumable_role(local_aws, duration=900)
+        lifetime = credentials["Expiration"].timestamp() - time.time()
+        assert 450 - 3 <= lifetime <= 450 + 1  # half of AWS's 15 minutes, whatever the time scale
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            local_aws.control("/_aws/config", {"session_scale": 0})
+        assert refused.value.code == 400
+    finally:
+        local_aws.control("/_aws/config", {"session_scale": SCALE})
 
 
 # ---------------------------------------------------------------------------------------------
