@@ -31,7 +31,8 @@ applied once, when the local AWS starts (assemble.py).
   a statement whose condition does not hold does not apply ("IAM JSON policy elements:
   Condition"). The fix: such a statement is neutral; Bool, Null and the String/Arn operators
   (with IfExists and negation as IAM defines them: a negated operator or IfExists holds when
-  the key is absent) are evaluated; the request context has ``aws:SecureTransport`` true, as
+  the key is absent) are evaluated, any other operator fails closed (it holds in a Deny, not
+  in an Allow); the request context has ``aws:SecureTransport`` true, as
   every request to AWS's endpoints made by botocore is (the local endpoint stands for them).
 * AWS Backup ``CreateBackupPlan`` refuses the name of a plan that was deleted
   (``AlreadyExistsException``); AWS frees a plan's name when the plan is deleted (a deleted
@@ -179,7 +180,11 @@ def fix_bucket_policy_conditions():
         context = dict(getattr(self, "_context", {}) or {})
         for index, key in enumerate(self._expected_value_source):
             value = holds(self._condition, self._expected_value[index], context.get(key))
-            if value is None:  # an operator this does not know: as before, taken as holding
+            if value is None:
+                # An operator this does not evaluate fails closed: it holds for a bucket policy's
+                # Deny (the request is denied) and not for its Allow (nothing is granted).
+                if getattr(self, "_deny", None) is False:
+                    return False
                 continue
             if not value:
                 return False
@@ -193,8 +198,10 @@ def fix_bucket_policy_conditions():
             return True
         context = {"aws:SecureTransport": "true"}
         context.update(incoming_condition_values or {})
+        deny = self._statement.get("Effect") == "Deny"
         for condition in policy_conditions.TrustRelationShipConditions(expected):
             condition._context = context
+            condition._deny = deny
             if not condition.verify_condition([]):
                 return False
         return True
