@@ -54,15 +54,19 @@ else
   echo "test.sh: HONEYHIVE_CHART_MIRROR is not set: the charts come from their upstream repositories"
 fi
 
-# The three tiers that need no control plane side by side: each keeps about one core busy, so
-# run in turn they would leave the second idle once the build is done (or cached).
-aws_only=(unit lint integration-aws)
+# The tiers that need no control plane side by side: each keeps about one core busy, so run in
+# turn they would leave the second idle once the build is done (or cached).
+aws_only=(unit lint bad-input integration-aws)
 declare -A tier_pid
 for tier in "${aws_only[@]}"; do
   case $tier in
     unit) command=(make --no-print-directory unit) ;;
     lint) command=(make --no-print-directory lint) ;;
-    integration-aws) command=(.venv/bin/pytest tests/integration -m "not kube and not converge") ;;
+    # The bad-input catalogue (a run per case) is as long as the other integration cases together.
+    bad-input) command=(.venv/bin/pytest tests/integration/test_bad_input.py -m "not kube and not converge") ;;
+    integration-aws)
+      command=(.venv/bin/pytest tests/integration -m "not kube and not converge" --ignore tests/integration/test_bad_input.py)
+      ;;
   esac
   background ".local/logs/$tier.log" "${LOW[@]}" "${command[@]}"
   tier_pid[$tier]=$!

@@ -73,6 +73,15 @@ options:
         3600.
     type: int
     default: 3600
+  max_attempts:
+    description:
+      - Attempts of each request of every client that uses the profile, in botocore's
+        C(standard) retry mode (throttling and transient errors are retried with backoff), from 1
+        to 20. This includes the STS client botocore assumes the role with, which no module's own
+        retry settings reach, so a throttled C(AssumeRole) during a credential refresh is
+        retried too.
+    type: int
+    default: 10
   config_file:
     description:
       - The AWS config file to write. Its directory is created with mode 0700 when missing
@@ -232,6 +241,7 @@ def validate(module):
         if params[option] is not None and not PROFILE_RE.match(params[option]):
             module.fail_json(msg=invalid_value(option, params[option], "Allowed: 1 to 64 letters, digits and +=,.@_-."))
     check_range(module, "duration_seconds", 900, 43200)
+    check_range(module, "max_attempts", 1, 20)
     return match
 
 
@@ -272,7 +282,8 @@ def config_text(module, role_arn, session_name, source, source_detail):
     lines = ["# Written by honeyhive.platform.assume_role: the profile assumes %s;" % role_arn,
              "# botocore assumes it again before the credentials expire.", "[%s]" % own,
              "role_arn = %s" % role_arn, "role_session_name = %s" % session_name,
-             "duration_seconds = %d" % params["duration_seconds"]]
+             "duration_seconds = %d" % params["duration_seconds"],
+             "retry_mode = standard", "max_attempts = %d" % params["max_attempts"]]
     if params["external_id"] is not None:
         lines.append("external_id = %s" % params["external_id"])
     if params.get("region"):
@@ -395,6 +406,7 @@ def main():
         require_external_id=dict(type="bool", default=True),
         session_name=dict(type="str"),
         duration_seconds=dict(type="int", default=3600),
+        max_attempts=dict(type="int", default=10),
         config_file=dict(type="path", required=True),
         role_profile=dict(type="str", default="honeyhive-platform"),
         source=dict(type="str", default="auto", choices=["auto", "environment", "instance", "container", "profile"]),

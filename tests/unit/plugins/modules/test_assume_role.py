@@ -71,9 +71,13 @@ def test_profile_assumes_the_role_and_works_in_the_target_account(run_module, aw
     assert profile["role_session_name"] == "honeyhive-platform-honeyhive-deployment"
     assert profile["credential_source"] == "Environment"
     assert profile["endpoint_url"] == moto_endpoint
+    assert (profile["retry_mode"], profile["max_attempts"]) == ("standard", "10")
 
     # the profile is what later modules use: botocore assumes the role itself, refreshably
     session = session_of(result, monkeypatch)
+    # with the profile's retries, also the STS client that assumes the role (made by the session)
+    sts = session._session.create_client("sts", region_name="us-west-2", endpoint_url=moto_endpoint)
+    assert sts.meta.config.retries == {"mode": "standard", "total_max_attempts": 10}
     credentials = session.get_credentials()
     assert isinstance(credentials, botocore.credentials.DeferredRefreshableCredentials)
     assert credentials.method == "assume-role"
@@ -160,6 +164,8 @@ def test_keys_given_as_options_are_refused(run_module, aws_env, no_caller_config
         (dict(duration_seconds=899), "Invalid value for option 'duration_seconds': 899"),
         (dict(duration_seconds=43201), "Invalid value for option 'duration_seconds': 43201"),
         (dict(role_profile="has space"), "Invalid value for option 'role_profile': 'has space'"),
+        (dict(max_attempts=0), "Invalid value for option 'max_attempts': 0"),
+        (dict(max_attempts=21), "Invalid value for option 'max_attempts': 21"),
     ],
 )
 def test_bad_input_fails_before_any_api_call(run_module, aws_env, moto_endpoint, api_calls, tmp_path, args, fragment):
