@@ -88,7 +88,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from local_aws import assemble, core, wire  # noqa: E402  (scripts/local_aws, beside this file)
+from local_aws import assemble, consistency, core, wire  # noqa: E402  (scripts/local_aws, beside this file)
 from local_aws.core import Answer, Call  # noqa: E402
 from local_aws.moto_bridge import MotoBridge  # noqa: E402
 
@@ -1006,7 +1006,7 @@ class ProxyServer(ThreadingHTTPServer):
     def configure_strict(self, settings):
         if not isinstance(settings, dict):
             raise ValueError("expected a JSON object")
-        unknown = set(settings) - {"kube", "strict", "time_scale", "session_scale"}
+        unknown = set(settings) - {"kube", "strict", "time_scale", "session_scale", "consistency_windows"}
         if unknown:
             raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
         if "kube" in settings:
@@ -1025,7 +1025,28 @@ class ProxyServer(ThreadingHTTPServer):
             value = settings["session_scale"]
             self.strict.settings.session_scale = None if value is None else core.Settings._positive(
                 "session_scale", value)
+        if "consistency_windows" in settings:
+            self.strict.settings.windows = consistency_windows(settings["consistency_windows"] or {})
         return self.strict_config()
+
+
+def consistency_windows(windows):
+    """``{family: (low, high)}`` from ``{"iam": [4, 10]}`` or the text ``iam=4-10,ec2=0.2-1``."""
+    if isinstance(windows, str):
+        pairs = [item.split("=", 1) for item in windows.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("consistency windows: expected FAMILY=LOW-HIGH[,...], got %r" % windows)
+        windows = {family.strip(): window.split("-", 1) for family, window in pairs}
+    out = {}
+    for family, window in windows.items():
+        if family not in consistency.WINDOWS:
+            raise ValueError("consistency windows: unknown family %r; allowed: %s"
+                             % (family, ", ".join(consistency.WINDOWS)))
+        low, high = (float(value) for value in window)
+        if not 0 <= low <= high:
+            raise ValueError("consistency windows: %s needs 0 <= low <= high, got %r" % (family, window))
+        out[family] = (low, high)
+    return out
 
 
 def serve(args):
@@ -1036,6 +1057,7 @@ def serve(args):
         bridge = MotoBridge()
         upstream = bridge.start(args.moto_port)
         settings = core.Settings(args.strict, args.time_scale, args.strict_seed, args.session_scale)
+        settings.windows = consistency_windows(args.consistency_windows)
         strict = assemble.build(settings, bridge, public_domains=args.public_domain,
                                 local_hosts=["127.0.0.1:%d" % args.port] if args.port else [])
         if args.moto_url_file:
@@ -1090,6 +1112,9 @@ def main(argv=None):
                         default=float(os.environ.get("HONEYHIVE_AWS_SESSION_SCALE") or core.DEFAULT_SESSION_SCALE),
                         help="role sessions' AWS lifetimes are divided by this (default %g)"
                              % core.DEFAULT_SESSION_SCALE)
+    parser.add_argument("--consistency-windows", default=os.environ.get("HONEYHIVE_AWS_CONSISTENCY_WINDOWS", ""),
+                        help="eventual consistency windows in seconds that replace the defaults, "
+                             "e.g. iam=4-10 (default iam=1-4, ec2=0.2-1.5)")
     parser.add_argument("--strict-seed", type=int, default=os.environ.get("HONEYHIVE_AWS_SEED") or None,
                         help="seed of the eventual-consistency draws (default: random, reported)")
     parser.add_argument("--public-domain", action="append", default=[],

@@ -16,7 +16,8 @@
 #
 # The strict behaviours of the local AWS (docs/emulator.md) are all on; HONEYHIVE_AWS_STRICT
 # (e.g. all,-timing), HONEYHIVE_AWS_TIME_SCALE (default 20: AWS durations divided by it),
-# HONEYHIVE_AWS_SESSION_SCALE (default 2: role sessions' lifetimes divided by it) and
+# HONEYHIVE_AWS_SESSION_SCALE (default 2: role sessions' lifetimes divided by it),
+# HONEYHIVE_AWS_CONSISTENCY_WINDOWS (e.g. iam=4-10: seconds a new role stays unusable) and
 # HONEYHIVE_AWS_SEED (eventual consistency draws) change them for `up`.
 # HONEYHIVE_AWS_PUBLIC_DOMAINS lists the registered domains (NAME@ACCOUNT) whose public zones
 # exist from the start (default: honeyhive.example.com in the local target account).

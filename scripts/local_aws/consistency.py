@@ -18,7 +18,9 @@ How long each resource stays invisible is drawn, when it is made, from a ``rando
 seeded with the strict settings' seed, in the order the creates arrive: with the same seed
 and a sequential client the same requests fail again (like the fault injection of
 aws_proxy.py). The windows are real seconds, not scaled: they are how long AWS takes to
-propagate, which does not shrink with the creation times.
+propagate, which does not shrink with the creation times. ``POST /_aws/config`` with
+``consistency_windows`` (``{"iam": [low, high]}``) replaces a family's window for the resources
+made after it.
 """
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ class Consistency(Behaviour):
     # -- bookkeeping -----------------------------------------------------------------------
 
     def _record(self, account, kind, key, family):
-        low, high = WINDOWS[family]
+        low, high = self.settings.windows.get(family) or WINDOWS[family]
         with self.lock:
             self.until[(account, kind, key)] = time.time() + self.rng.uniform(low, high)
 

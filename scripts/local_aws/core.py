@@ -48,6 +48,8 @@ class Settings:
         self.scale = self._positive("scale", scale)
         self.session_scale = None if session_scale is None else self._positive("session_scale", session_scale)
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 31)
+        # Eventual consistency windows by family ("iam", "ec2") that replace consistency.WINDOWS'.
+        self.windows = {}
 
     @staticmethod
     def _positive(name, value):
@@ -83,7 +85,7 @@ class Settings:
 
     def as_dict(self):
         return {"enabled": sorted(self.enabled), "scale": self.scale, "session_scale": self.session_scale,
-                "seed": self.seed}
+                "seed": self.seed, "consistency_windows": {k: list(v) for k, v in self.windows.items()}}
 
 
 @dataclass

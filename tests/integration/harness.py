@@ -35,7 +35,8 @@ KUBE_PHASES = frozenset({"hosting.yml"})
 # Environment of local.sh that must not leak into a stack started by the tests.
 FAULT_VARIABLES = ("HONEYHIVE_FAULTS", "HONEYHIVE_FAULT_SEED", "HONEYHIVE_FAULT_THROTTLE_RATE",
                    "HONEYHIVE_FAULT_ERROR_RATE", "HONEYHIVE_FAULT_AFTER", "HONEYHIVE_AWS_STRICT",
-                   "HONEYHIVE_AWS_TIME_SCALE", "HONEYHIVE_AWS_SESSION_SCALE", "HONEYHIVE_AWS_SEED")
+                   "HONEYHIVE_AWS_TIME_SCALE", "HONEYHIVE_AWS_SESSION_SCALE", "HONEYHIVE_AWS_CONSISTENCY_WINDOWS",
+                   "HONEYHIVE_AWS_SEED")
 # The integration suites' stacks run every strict behaviour with AWS durations divided by this
 # (an EKS cluster takes 6 s); the molecule scenario and `make bench` run at the local AWS's
 # default, 20. Role sessions last half an hour (the local AWS's session scale, 2): the suites

@@ -200,6 +200,29 @@ def test_a_new_role_is_not_yet_a_principal_nor_assumable(local_aws):
     wait_until(lambda: local_aws.caller("sts").assume_role(RoleArn=first, RoleSessionName="tests"))
 
 
+def test_a_consistency_window_can_be_set_wider_or_shut(local_aws, tmp_path):
+    assert local_aws.control("/_aws/config")["settings"]["consistency_windows"] == {}
+    try:
+        settings = local_aws.control("/_aws/config", {"consistency_windows": {"iam": [0, 0]}})["settings"]
+        assert settings["consistency_windows"] == {"iam": [0.0, 0.0]}
+        arn = allowed_role(local_aws, unique("at-once"))
+        local_aws.caller("sts").assume_role(RoleArn=arn, RoleSessionName="tests")  # no window: at once
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            local_aws.control("/_aws/config", {"consistency_windows": {"s3": [1, 2]}})
+        assert refused.value.code == 400
+    finally:
+        local_aws.control("/_aws/config", {"consistency_windows": {}})
+    # from the environment (local.sh passes it on): a window of 30 s still refuses after 3 s
+    server = LocalAws(tmp_path, "--consistency-windows", "iam=30-30")
+    try:
+        assert server.control("/_aws/config")["settings"]["consistency_windows"] == {"iam": [30.0, 30.0]}
+        arn = allowed_role(server, unique("slow"))
+        time.sleep(3)
+        assert error_of(lambda: server.caller("sts").assume_role(RoleArn=arn, RoleSessionName="tests"))["Code"] == "AccessDenied"
+    finally:
+        server.stop()
+
+
 def test_ec2_describes_by_id_answer_not_found_for_a_moment(local_aws):
     ec2 = local_aws.admin("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
