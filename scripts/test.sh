@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `make test`: every tier, ordered so that the one long step is hidden. The local Kubernetes
-# control plane is compiled from its Go modules (about 1,250 CPU-seconds the first time,
-# seconds once cached) at normal priority, while the three tiers that need only the AWS emulator
-# (unit, lint, the integration cases that converge nothing) run side by side at low priority. The Helm charts come from the chart mirror
-# (HONEYHIVE_CHART_MIRROR, which .ci/run sets when ../shared/charts exists) or else from their
-# upstream repositories. Then the converging tiers run side by side: the integration suites
-# (charts, manifests, the clean converge and its secrets, the converge under faults, the
-# interrupted runs; each on emulators of its own) and the molecule scenarios. Any failure stops the run with a non-zero
-# exit, and everything started here is stopped when it ends.
+# `make test`: every tier, ordered so that the long steps overlap. The local Kubernetes control
+# plane is compiled from its Go modules (about 1,250 CPU-seconds the first time, seconds once
+# cached) at normal priority. The molecule scenarios, the longest tier, start at once and wait
+# for that build. The four tiers that need only the AWS emulator (unit, lint, the bad-input
+# catalogue, the other integration cases that converge nothing) run side by side at low
+# priority. The Helm charts come from the chart mirror (HONEYHIVE_CHART_MIRROR, which .ci/run
+# sets when ../shared/charts exists) or else from their upstream repositories. Then the
+# converging integration suites run (charts, manifests, the clean converge and its secrets, the
+# converge under faults, the interrupted runs, each on emulators of its own) beside molecule.
+# Any failure stops the run with a non-zero exit, and everything started here is stopped when
+# it ends.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -54,6 +56,11 @@ else
   echo "test.sh: HONEYHIVE_CHART_MIRROR is not set: the charts come from their upstream repositories"
 fi
 
+# The molecule scenarios are the longest tier: they start now, at normal priority. Their
+# control plane waits for the build above (build.sh holds a lock; a cached build returns at once).
+background "$molecule_log" make --no-print-directory molecule SCENARIOS="$SCENARIOS"
+molecule_pid=$!
+
 # The tiers that need no control plane side by side: each keeps about one core busy, so run in
 # turn they would leave the second idle once the build is done (or cached).
 aws_only=(unit lint bad-input integration-aws)
@@ -90,8 +97,6 @@ await "$build_pid" "$build_log" "building the local control plane"
 grep -hE 'built in|done in|cached' "$build_log" || true
 stamp "the control plane build is done"
 
-background "$molecule_log" make --no-print-directory molecule SCENARIOS="$SCENARIOS"
-molecule_pid=$!
 integration_rc=0
 .venv/bin/pytest tests/integration -m "kube or converge" || integration_rc=$?
 stamp "integration suites ended (rc $integration_rc); waiting for molecule ($SCENARIOS)"
