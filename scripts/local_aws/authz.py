@@ -1426,7 +1426,8 @@ def _planned_rules():
     rules[("s3", "ListBuckets")] = Rule(action="s3:ListAllMyBuckets")
     obj = (("object", {"BucketName": "@Bucket", "ObjectName": "@Key"}),)
     for op, action in {"PutObject": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
-                       "DeleteObject": "s3:DeleteObject"}.items():
+                       "DeleteObject": "s3:DeleteObject", "GetObjectTagging": "s3:GetObjectTagging",
+                       "PutObjectTagging": "s3:PutObjectTagging"}.items():
         rules[("s3", op)] = Rule(action=action, resources=obj)
     # DeleteObjects is authorized as s3:DeleteObject (and s3:DeleteObjectVersion for versions)
     # of each key it names; judged here on every object of the bucket.
