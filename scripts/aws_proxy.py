@@ -1017,14 +1017,10 @@ class ProxyServer(ThreadingHTTPServer):
         if "strict" in settings:
             self.strict.settings.enabled = core.Settings.parse(settings["strict"])
         if "time_scale" in settings:
-            scale = float(settings["time_scale"])
-            if scale <= 0:
-                raise ValueError("time_scale must be greater than 0")
-            self.strict.settings.scale = scale
+            self.strict.settings.scale = core.positive("time_scale", settings["time_scale"])
         if "session_scale" in settings:
             value = settings["session_scale"]
-            self.strict.settings.session_scale = None if value is None else core.Settings._positive(
-                "session_scale", value)
+            self.strict.settings.session_scale = None if value is None else core.positive("session_scale", value)
         if "consistency_windows" in settings:
             self.strict.settings.windows = consistency_windows(settings["consistency_windows"] or {})
         return self.strict_config()

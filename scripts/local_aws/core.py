@@ -31,6 +31,14 @@ DEFAULT_SCALE = 20.0
 DEFAULT_SESSION_SCALE = 2.0
 
 
+def positive(name, value):
+    """``value`` as a float greater than 0, else a ValueError naming ``name``."""
+    value = float(value)
+    if value <= 0:
+        raise ValueError("%s must be greater than 0, got %r" % (name, value))
+    return value
+
+
 class Settings:
     """Which strict behaviours are on, the time scale factor, the session scale and the seed.
 
@@ -45,18 +53,11 @@ class Settings:
 
     def __init__(self, spec="all", scale=DEFAULT_SCALE, seed=None, session_scale=None):
         self.enabled = self.parse(spec)
-        self.scale = self._positive("scale", scale)
-        self.session_scale = None if session_scale is None else self._positive("session_scale", session_scale)
+        self.scale = positive("scale", scale)
+        self.session_scale = None if session_scale is None else positive("session_scale", session_scale)
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 31)
         # Eventual consistency windows by family ("iam", "ec2") that replace consistency.WINDOWS'.
         self.windows = {}
-
-    @staticmethod
-    def _positive(name, value):
-        value = float(value)
-        if value <= 0:
-            raise ValueError("%s must be greater than 0, got %r" % (name, value))
-        return value
 
     @staticmethod
     def parse(spec):
