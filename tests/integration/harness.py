@@ -116,6 +116,10 @@ class Stack:
     def proxy_config(self, **settings) -> dict:
         return self._proxy("/_proxy/config", settings)
 
+    def strict_config(self, **settings) -> dict:
+        """The local AWS's strict settings (``/_aws/config``), changed first when given."""
+        return self._proxy("/_aws/config", settings or None)["settings"]
+
     def iam_usage(self) -> dict:
         """What the local AWS's IAM evaluated, per role (``GET /_aws/iam/usage``)."""
         return self._proxy("/_aws/iam/usage")

@@ -72,19 +72,12 @@ def status_with(stack, token):
 def short_sessions(stack):
     """Role sessions of a hundredth of their AWS lifetime (a 15-minute one 9 s) while the test
     runs: the stack's own last half their lifetime, so none ends during a converge."""
-    def configure(scale):
-        request = urllib.request.Request(stack.env["AWS_ENDPOINT_URL"] + "/_aws/config", method="POST",
-                                         data=json.dumps({"session_scale": scale}).encode())
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return json.loads(answer.read())["settings"]["session_scale"]
-
-    with urllib.request.urlopen(stack.env["AWS_ENDPOINT_URL"] + "/_aws/config", timeout=10) as answer:
-        before = json.loads(answer.read())["settings"]["session_scale"]
-    assert configure(SHORT_SESSION_SCALE) == SHORT_SESSION_SCALE
+    before = stack.strict_config()["session_scale"]
+    assert stack.strict_config(session_scale=SHORT_SESSION_SCALE)["session_scale"] == SHORT_SESSION_SCALE
     try:
         yield
     finally:
-        configure(before)
+        stack.strict_config(session_scale=before)
 
 
 def session(stack, role_arn, duration=900, **extra):
